@@ -1,0 +1,18 @@
+/*
+ * commands.h - the subcommands of the ddns tool. Each takes argc/argv with
+ * argv[0] the subcommand name and returns the process exit status.
+ */
+#ifndef DDNS_CLI_COMMANDS_H
+#define DDNS_CLI_COMMANDS_H
+
+#include "config.h"
+
+struct ddns_command {
+	const char *name;
+	const char *summary;
+	int (*run)(int argc, char **argv);
+};
+
+int ddns_cmd_sim(int argc, char **argv);
+
+#endif

@@ -1,0 +1,1 @@
+/* The DHT layer (issue 5) is not written yet. */

@@ -36,9 +36,12 @@ void simnet_params_default(struct simnet_params *p);
 struct simnet *simnet_new(const struct simnet_params *p);
 void simnet_free(struct simnet *n);
 
+/* Add one node joining through a random live node; does not run the
+ * simulator (interleave with simnet_run or simnet_lookups). 0 or error. */
+int simnet_add(struct simnet *n) DDNS_WUR;
 /* Add `count` nodes, each joining through a random live earlier node (the
- * first starts alone), then let the network settle for settle_us.
- * Returns 0 or an error. */
+ * first starts alone) join_gap_us apart, then let the network settle for
+ * settle_us. Returns 0 or an error. */
 int simnet_grow(struct simnet *n, size_t count) DDNS_WUR;
 /* Run the simulator for dur_us of virtual time (maintenance runs). */
 void simnet_run(struct simnet *n, uint64_t dur_us);

@@ -59,4 +59,48 @@ void dns_rrlist_free(struct dns_rrlist *l);
 /* Append a copy of rr (RDATA copied). 0 or -ENOMEM. */
 int dns_rrlist_add(struct dns_rrlist *l, const struct dns_rr *rr) DDNS_WUR;
 
+
+/* --- Added by the wire-format work (append-only). --- */
+
+/* Remove all records (frees their RDATA), keep the array for reuse. */
+void dns_rrlist_clear(struct dns_rrlist *l);
+
+/*
+ * Append a record built from parts (RDATA copied). 0, -ENOMEM, or
+ * DDNS_ETOOBIG (rdlen > 65535).
+ */
+int dns_rrlist_add_parts(struct dns_rrlist *l, const struct dns_name *owner,
+			 uint16_t type, uint16_t rclass, uint32_t ttl,
+			 const uint8_t *rdata, size_t rdlen) DDNS_WUR;
+
+/*
+ * Lowercase rr's owner and the names in its RDATA (RFC 4034 §6.2
+ * canonical form; the TTL is left alone). 0 or DDNS_EMALFORMED.
+ */
+int dns_rr_canonicalize(struct dns_rr *rr) DDNS_WUR;
+
+/*
+ * Canonical record order: owner by RFC 4034 §6.1, then class, then type,
+ * then RDATA in canonical form (RFC 4034 §6.3). TTL is ignored.
+ */
+int dns_rr_canon_cmp(const struct dns_rr *a, const struct dns_rr *b);
+
+/*
+ * Sort l into canonical order so each RRset (same owner, class and type,
+ * RFC 2181 §5) is contiguous with its RDATA in RFC 4034 §6.3 order, and
+ * drop duplicate records (same owner/class/type/canonical RDATA, §6.3);
+ * records keep their original case.
+ */
+void dns_rrlist_sort_canonical(struct dns_rrlist *l);
+
+/*
+ * RRset boundaries in a list sorted by dns_rrlist_sort_canonical: the index
+ * one past the last record of the RRset that starts at `start` (start < n).
+ * Loop: for (i = 0; i < l->n; i = j) { j = dns_rrset_end(l, i); ... }
+ */
+size_t dns_rrset_end(const struct dns_rrlist *l, size_t start);
+
+/* True when a and b belong to the same RRset (owner case-insensitive). */
+bool dns_rr_same_rrset(const struct dns_rr *a, const struct dns_rr *b);
+
 #endif

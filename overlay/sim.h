@@ -102,4 +102,25 @@ struct sim_stats {
 };
 void sim_get_stats(const struct sim *s, struct sim_stats *out);
 
+/* --- Additions (append-only) --------------------------------------------
+ * Semantics fixed by the implementation (overlay/sim.c):
+ *  - Crash: a crashed node's pending timers leave the queue but stay
+ *    allocated as dormant handles that never fire (not even after a
+ *    restart); tr_timer_cancel on them is still valid and frees them, and
+ *    tr_free/sim_free free the rest. tr_timer_add on a crashed node returns
+ *    such a dormant handle (NULL only on ENOMEM). Sends from a crashed node
+ *    are dropped silently and not counted.
+ *  - datagrams_to_dead counts datagrams sent to an address with no node and
+ *    datagrams arriving at a crashed or freed node.
+ *  - Latency model src == dst (a node sending to itself) is 0 for the
+ *    matrix model; two distinct nodes placed on the same matrix host get
+ *    that host's smallest one-way delay to any other host.
+ *  - sim_latency_free releases models made by the constructors above (it
+ *    calls l->free(l->arg), then free(l)).
+ */
+
+/* Matrix host that node index `node` sits on (0 <= host < hosts), or
+ * SIZE_MAX when l is not a matrix model. */
+size_t sim_latency_matrix_host_of(const struct sim_latency *l, uint32_t node);
+
 #endif

@@ -1,1 +1,376 @@
-/* placeholder: being written */
+/*
+ * udp.c - the real-network transport backend (overlay/udp.h).
+ *
+ * One non-blocking UDP socket per endpoint, read from a persistent libevent
+ * read event; timers are libevent timer events. This file and overlay/sim.c
+ * are the only places in overlay/ allowed to touch sockets, clocks and the
+ * kernel's random source.
+ *
+ * Timer lifetime: every live timer sits on the endpoint's list (so tr_free
+ * releases them all). While its callback runs a timer is marked `firing`;
+ * a cancel then only marks it cancelled, and the dispatcher frees it after
+ * the callback returns. A one-shot timer is always freed after its callback.
+ */
+#include "overlay/udp.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/log.h"
+
+/* Largest UDP payload over IPv4 (65535 - 20 - 8); IPv6 allows a little
+ * more, but one figure for both keeps fragmentation identical. */
+#define UDP_TR_MTU 65507
+/* The receive buffer takes any datagram (64 KiB); larger ones are counted
+ * as truncated and dropped. */
+#define UDP_RECV_BUF 65536
+/* Datagrams drained per read event, so one busy socket cannot starve the
+ * loop's other events. */
+#define UDP_DRAIN_MAX 64
+/* Kernel socket buffers we ask for (best effort). */
+#define UDP_SOCKBUF (1 << 20)
+#define UDP_RAND_POOL 32
+
+struct tr_timer {
+	struct udp_tr *u;
+	struct event *ev;
+	tr_timer_cb cb;
+	void *arg;
+	uint64_t period_us;
+	bool firing;
+	bool cancelled;
+	struct tr_timer *prev, *next;
+};
+
+struct udp_tr {
+	struct tr tr; /* must be first */
+	struct event_base *base;
+	int fd;
+	struct event *rev;
+	uint8_t *rbuf;
+	struct tr_timer *timers;
+	uint64_t pool[UDP_RAND_POOL];
+	unsigned pool_left;
+	struct udp_tr_stats st;
+};
+
+static struct udp_tr *udp_of(struct tr *t) { return (struct udp_tr *)t; }
+
+static void addr_to_sockaddr(const struct tr_addr *a, struct sockaddr_storage *ss,
+			     socklen_t *len)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (a->family == TR_AF_INET) {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(a->port);
+		memcpy(&s4->sin_addr, a->ip, 4);
+		*len = sizeof(*s4);
+	} else {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(a->port);
+		memcpy(&s6->sin6_addr, a->ip, 16);
+		*len = sizeof(*s6);
+	}
+}
+
+static bool sockaddr_to_addr(const struct sockaddr_storage *ss, struct tr_addr *a)
+{
+	memset(a, 0, sizeof(*a));
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *s4 = (const struct sockaddr_in *)ss;
+		a->family = TR_AF_INET;
+		a->port = ntohs(s4->sin_port);
+		memcpy(a->ip, &s4->sin_addr, 4);
+		return true;
+	}
+	if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ss;
+		a->family = TR_AF_INET6;
+		a->port = ntohs(s6->sin6_port);
+		memcpy(a->ip, &s6->sin6_addr, 16);
+		return true;
+	}
+	return false;
+}
+
+static int udp_send(struct tr *t, const struct tr_addr *to, const uint8_t *data, size_t len)
+{
+	struct udp_tr *u = udp_of(t);
+	struct sockaddr_storage ss;
+	socklen_t slen;
+	if (len > t->mtu)
+		return -EMSGSIZE;
+	if (to->family != t->self.family) {
+		u->st.send_errors++;
+		return -EAFNOSUPPORT;
+	}
+	addr_to_sockaddr(to, &ss, &slen);
+	ssize_t n;
+	do
+		n = sendto(u->fd, data, len, 0, (struct sockaddr *)&ss, slen);
+	while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		int e = errno;
+		u->st.send_errors++;
+		/* A full socket buffer or an ICMP error from an earlier send is
+		 * what loss looks like on a real network. */
+		if (e == EAGAIN || e == EWOULDBLOCK || e == ENOBUFS || e == ECONNREFUSED)
+			return 0;
+		return -e;
+	}
+	u->st.datagrams_out++;
+	u->st.bytes_out += (uint64_t)n;
+	return 0;
+}
+
+static void udp_on_read(evutil_socket_t fd, short what, void *arg)
+{
+	struct udp_tr *u = arg;
+	(void)what;
+	for (int i = 0; i < UDP_DRAIN_MAX; i++) {
+		struct sockaddr_storage ss;
+		socklen_t slen = sizeof(ss);
+		/* MSG_TRUNC: the return value is the datagram's real length. */
+		ssize_t n = recvfrom(fd, u->rbuf, UDP_RECV_BUF, MSG_TRUNC, (struct sockaddr *)&ss,
+				     &slen);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			/* EAGAIN: drained; anything else (ICMP errors surfacing
+			 * as ECONNREFUSED) is not data either. */
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return;
+			continue;
+		}
+		if ((size_t)n > UDP_RECV_BUF) {
+			u->st.recv_truncated++;
+			continue;
+		}
+		struct tr_addr from;
+		if (!sockaddr_to_addr(&ss, &from))
+			continue;
+		u->st.datagrams_in++;
+		u->st.bytes_in += (uint64_t)n;
+		if (u->tr.recv)
+			u->tr.recv(u->tr.recv_arg, &from, u->rbuf, (size_t)n);
+	}
+}
+
+static uint64_t udp_now_us(struct tr *t)
+{
+	struct timespec ts;
+	(void)t;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static struct timeval tv_of(uint64_t us)
+{
+	struct timeval tv;
+	tv.tv_sec = (time_t)(us / 1000000u);
+	tv.tv_usec = (suseconds_t)(us % 1000000u);
+	return tv;
+}
+
+static void timer_unlink_free(struct tr_timer *tm)
+{
+	struct udp_tr *u = tm->u;
+	if (tm->prev)
+		tm->prev->next = tm->next;
+	else
+		u->timers = tm->next;
+	if (tm->next)
+		tm->next->prev = tm->prev;
+	event_free(tm->ev);
+	free(tm);
+}
+
+static void udp_on_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct tr_timer *tm = arg;
+	(void)fd;
+	(void)what;
+	tm->firing = true;
+	if (tm->period_us) {
+		/* Re-arm before the callback so its period does not drift by
+		 * the callback's own run time; a cancel inside deletes it. */
+		struct timeval tv = tv_of(tm->period_us);
+		evtimer_add(tm->ev, &tv);
+	}
+	tm->cb(tm->arg);
+	tm->firing = false;
+	if (!tm->period_us || tm->cancelled)
+		timer_unlink_free(tm);
+}
+
+static struct tr_timer *udp_timer_add(struct tr *t, uint64_t delay_us, uint64_t period_us,
+				      tr_timer_cb cb, void *arg)
+{
+	struct udp_tr *u = udp_of(t);
+	struct tr_timer *tm = calloc(1, sizeof(*tm));
+	if (!tm)
+		return NULL;
+	tm->ev = evtimer_new(u->base, udp_on_timer, tm);
+	if (!tm->ev) {
+		free(tm);
+		return NULL;
+	}
+	tm->u = u;
+	tm->cb = cb;
+	tm->arg = arg;
+	tm->period_us = period_us;
+	struct timeval tv = tv_of(delay_us);
+	if (evtimer_add(tm->ev, &tv) != 0) {
+		event_free(tm->ev);
+		free(tm);
+		return NULL;
+	}
+	tm->next = u->timers;
+	if (u->timers)
+		u->timers->prev = tm;
+	u->timers = tm;
+	return tm;
+}
+
+static void udp_timer_cancel(struct tr *t, struct tr_timer *tm)
+{
+	(void)t;
+	if (!tm)
+		return;
+	if (tm->firing) {
+		/* Inside its own callback: stop it, free it on the way out. */
+		tm->cancelled = true;
+		evtimer_del(tm->ev);
+		return;
+	}
+	timer_unlink_free(tm);
+}
+
+static uint64_t udp_random(struct tr *t)
+{
+	struct udp_tr *u = udp_of(t);
+	if (u->pool_left == 0) {
+		uint8_t *p = (uint8_t *)u->pool;
+		size_t got = 0;
+		while (got < sizeof(u->pool)) {
+			ssize_t n = getrandom(p + got, sizeof(u->pool) - got, 0);
+			if (n < 0) {
+				if (errno == EINTR)
+					continue;
+				/* getrandom only fails this way on kernels
+				 * without it; nothing sane to fall back to. */
+				log_err("udp: getrandom failed: %s", strerror(errno));
+				abort();
+			}
+			got += (size_t)n;
+		}
+		u->pool_left = UDP_RAND_POOL;
+	}
+	uint64_t v = u->pool[--u->pool_left];
+	u->pool[u->pool_left] = 0; /* used randomness does not linger */
+	return v;
+}
+
+static void udp_free(struct tr *t)
+{
+	struct udp_tr *u = udp_of(t);
+	while (u->timers)
+		timer_unlink_free(u->timers);
+	if (u->rev)
+		event_free(u->rev);
+	if (u->fd >= 0)
+		close(u->fd);
+	free(u->rbuf);
+	free(u);
+}
+
+static const struct tr_ops udp_ops = {
+	.name = "udp",
+	.send = udp_send,
+	.now_us = udp_now_us,
+	.timer_add = udp_timer_add,
+	.timer_cancel = udp_timer_cancel,
+	.random = udp_random,
+	.free = udp_free,
+};
+
+struct tr *udp_tr_new(struct event_base *base, const struct tr_addr *addr, int *err)
+{
+	int e = 0;
+	struct udp_tr *u = calloc(1, sizeof(*u));
+	if (!u) {
+		e = -ENOMEM;
+		goto fail;
+	}
+	u->fd = -1;
+	u->base = base;
+	u->tr.ops = &udp_ops;
+	u->tr.mtu = UDP_TR_MTU;
+	if (addr->family != TR_AF_INET && addr->family != TR_AF_INET6) {
+		e = -EAFNOSUPPORT;
+		goto fail;
+	}
+	u->rbuf = malloc(UDP_RECV_BUF);
+	if (!u->rbuf) {
+		e = -ENOMEM;
+		goto fail;
+	}
+	int af = addr->family == TR_AF_INET ? AF_INET : AF_INET6;
+	u->fd = socket(af, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (u->fd < 0) {
+		e = -errno;
+		goto fail;
+	}
+	if (af == AF_INET6) {
+		int one = 1;
+		if (setsockopt(u->fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) != 0) {
+			e = -errno;
+			goto fail;
+		}
+	}
+	int sz = UDP_SOCKBUF;
+	(void)setsockopt(u->fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+	(void)setsockopt(u->fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+	struct sockaddr_storage ss;
+	socklen_t slen;
+	addr_to_sockaddr(addr, &ss, &slen);
+	if (bind(u->fd, (struct sockaddr *)&ss, slen) != 0) {
+		e = -errno;
+		goto fail;
+	}
+	slen = sizeof(ss);
+	if (getsockname(u->fd, (struct sockaddr *)&ss, &slen) != 0 ||
+	    !sockaddr_to_addr(&ss, &u->tr.self)) {
+		e = errno ? -errno : -EINVAL;
+		goto fail;
+	}
+	u->rev = event_new(base, u->fd, EV_READ | EV_PERSIST, udp_on_read, u);
+	if (!u->rev || event_add(u->rev, NULL) != 0) {
+		e = -ENOMEM;
+		goto fail;
+	}
+	if (err)
+		*err = 0;
+	return &u->tr;
+fail:
+	if (err)
+		*err = e;
+	if (u)
+		udp_free(&u->tr);
+	return NULL;
+}
+
+void udp_tr_get_stats(const struct tr *t, struct udp_tr_stats *out)
+{
+	*out = ((const struct udp_tr *)t)->st;
+}

@@ -475,6 +475,58 @@ START_TEST(free_node_removes_it)
 }
 END_TEST
 
+/* 10,000 nodes: every datagram reaches exactly the node at its address. */
+struct scale_node {
+	uint32_t got_from;
+	int n;
+};
+
+static void scale_rx(void *arg, const struct tr_addr *from, const uint8_t *data, size_t len)
+{
+	struct scale_node *sn = arg;
+	uint32_t v;
+	ck_assert_uint_eq(len, sizeof(v));
+	memcpy(&v, data, sizeof(v));
+	ck_assert_uint_eq(v, ((uint32_t)from->ip[2] << 8 | from->ip[3]) - 1);
+	sn->got_from = v;
+	sn->n++;
+}
+
+START_TEST(scale_10k_nodes)
+{
+	enum { N = 10000 };
+	struct sim *s = mk_sim(8, 0, NULL);
+	struct tr **t = calloc(N, sizeof(*t));
+	struct scale_node *sn = calloc(N, sizeof(*sn));
+	for (uint32_t i = 0; i < N; i++) {
+		struct tr_addr a = tr_addr_v4(0x0a000000u + i + 1, 53);
+		t[i] = sim_node_add(s, &a);
+		ck_assert_ptr_nonnull(t[i]);
+		tr_set_recv(t[i], scale_rx, &sn[i]);
+	}
+	/* i sends its index to (7919 * i + 1) mod N: a permutation */
+	for (uint32_t i = 0; i < N; i++) {
+		struct tr_addr to = tr_addr_v4(0x0a000000u + (7919u * i + 1) % N + 1, 53);
+		ck_assert_int_eq(tr_send(t[i], &to, (const uint8_t *)&i, sizeof(i)), 0);
+	}
+	struct sim_stats st;
+	sim_get_stats(s, &st);
+	ck_assert_uint_eq(st.queue_len, N);
+	ck_assert_uint_eq(st.nodes, N);
+	sim_run_until(s, 1000000);
+	for (uint32_t i = 0; i < N; i++) {
+		uint32_t j = (7919u * i + 1) % N;
+		ck_assert_int_eq(sn[j].n, 1);
+		ck_assert_uint_eq(sn[j].got_from, i);
+	}
+	sim_get_stats(s, &st);
+	ck_assert_uint_eq(st.datagrams_delivered, N);
+	sim_free(s);
+	free(t);
+	free(sn);
+}
+END_TEST
+
 /* ---- run control ---------------------------------------------------- */
 
 static bool reached(void *arg) { return *(int *)arg >= 3; }
@@ -785,6 +837,7 @@ static Suite *sim_suite(void)
 	tcase_add_test(tc, crash_restart);
 	tcase_add_test(tc, crash_inside_own_timer);
 	tcase_add_test(tc, free_node_removes_it);
+	tcase_add_test(tc, scale_10k_nodes);
 	tcase_add_test(tc, run_cond_and_step);
 	tcase_add_test(tc, node_random_streams);
 	tcase_add_test(tc, samples_model);

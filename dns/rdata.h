@@ -147,4 +147,11 @@ int dns_time_from_text(const char *s, size_t len, uint32_t *t) DDNS_WUR;
 /* Write "YYYYMMDDHHMMSS" for t into buf (15 bytes incl. NUL); returns buf. */
 char *dns_time_to_str(uint32_t t, char buf[15]);
 
+/*
+ * A TTL or SOA timer: a decimal number of seconds, or number+unit groups
+ * (w, d, h, m, s; case-insensitive) such as "1h30m". Returns 0 or
+ * DDNS_EMALFORMED (also when the value exceeds 2^32-1).
+ */
+int dns_ttl_from_text(const char *s, size_t len, uint32_t *ttl) DDNS_WUR;
+
 #endif

@@ -618,9 +618,9 @@ static char *write_tmp(const char *text)
 
 START_TEST(matrix_small)
 {
-	/* RTTs in ms; the 0 at (1,2) is missing -> median of off-diagonal
-	 * entries {10, 20, 10, 40, 20, 40, ...}: measured one-way values are
-	 * 5, 10, 5, 20, 20 (ms) -> sorted 5,5,10,20,20 -> lower median 10 ms */
+	/* RTTs in ms, not symmetric; the 0 at (1,2) is missing. Measured
+	 * one-way delays are 5, 10, 5, 20, 20.25 ms; their (lower) median,
+	 * 10 ms, stands in for the missing entry. */
 	char *p = write_tmp("0\t10\t20\n"
 			    "10 0 0\n"
 			    "  40\t40.5 0 \n\n");

@@ -35,7 +35,9 @@ static bool loop_until(struct event_base *base, bool (*cond)(void *), void *arg,
 	/* a wake-up timer so EVLOOP_ONCE never blocks past the deadline */
 	struct event *ev = evtimer_new(base, wake, NULL);
 	ck_assert_ptr_nonnull(ev);
-	while (!(cond && cond(arg))) {
+	bool ok = false;
+	/* cond is evaluated once per iteration: it may consume input */
+	while (!(ok = cond && cond(arg))) {
 		uint64_t now = mono_us();
 		if (now >= deadline)
 			break;
@@ -45,7 +47,7 @@ static bool loop_until(struct event_base *base, bool (*cond)(void *), void *arg,
 		event_base_loop(base, EVLOOP_ONCE);
 	}
 	event_free(ev);
-	return cond && cond(arg);
+	return ok;
 }
 
 static struct tr *udp_on(struct event_base *base, const char *addr)

@@ -1,1 +1,0 @@
-/* The DHT layer (issue 5) is not written yet. */

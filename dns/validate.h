@@ -54,6 +54,9 @@ int dnssec_validator_add_rrs(struct dnssec_validator *v,
  * RRSIGs from the pool, at time now. why (whylen bytes, may be NULL)
  * receives a one-line reason on failure. Returns 0 or a code listed above;
  * DDNS_ENOTFOUND when the pool has no such RRset.
+ * XXX: a pool holding both sides of a zone cut holds two NSEC RRsets at the
+ * cut (the parent's and the child's apex one), which merge here and fail;
+ * validate those with dnssec_validate() and the records of one side.
  */
 int dnssec_validate_rrset(struct dnssec_validator *v,
 			  const struct dns_name *owner, uint16_t type,

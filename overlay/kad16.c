@@ -1,1 +1,1393 @@
-/* placeholder: being written */
+/*
+ * kad16.c - the kad16 overlay backend: Kademlia's XOR metric with 4-bit
+ * digits and 16-ary prefix routing (docs/PROTOCOL.md, "kad16 messages").
+ *
+ * Routing table: up to 40 rows x 16 columns of k-buckets. A contact sharing
+ * r leading 4-bit digits with this node sits in row r, column = its digit r
+ * (never our own digit r, so 15 columns are ever used per row). Each bucket
+ * keeps up to k contacts ordered least-recently-seen first, plus a
+ * replacement cache of up to k more. Contacts are learned only from
+ * verified traffic: the sender of every request and reply (the RPC layer has
+ * checked that the sender's id is SHA-1 of its address and vnode, and we
+ * recompute it anyway). Node references in FIND_NODE answers only become
+ * lookup candidates; they enter the table once they answer themselves, so a
+ * reference to a node that does not exist never enters a routing table.
+ *
+ * Lookups are iterative with up to alpha requests in flight, over a
+ * shortlist sorted by XOR distance to the key. Two termination rules:
+ *  - user lookups ("fast"): done as soon as the closest candidate that has
+ *    not failed has answered (the local node counts as answered from the
+ *    start, so a key this node owns costs 0 RPCs). Only candidates closer than
+ *    the closest answered node, and among the alpha closest live ones, are
+ *    ever queried: farther ones cannot change the outcome unless a closer one
+ *    fails, and then they are eligible again.
+ *  - join lookups ("exhaustive"): the classic rule, done when the k closest
+ *    live candidates have all answered, so the joining node is known by its
+ *    k nearest nodes.
+ * Each request is retransmitted by this file (not by the RPC layer) so that
+ * the result's RPC, retransmission and timeout counts are exact: attempt i
+ * is its own RPC call sent at offset T(1 + b + ... + b^(i-1)), and every
+ * attempt stays open until the common deadline, so a late answer to an
+ * early attempt still counts.
+ *
+ * Hops: a request is given round 1 when the lookup starts it, and round h+1
+ * when it is sent in reaction to the outcome (answer or timeout) of a round-h
+ * request. result.hops is the largest round among requests whose outcome the
+ * lookup waited for; requests cancelled at termination count as RPCs, not as
+ * hops.
+ *
+ * Maintenance, all on transport timers with random jitter: bucket refresh
+ * (a lookup of a random id in the range of each bucket with no lookup in the
+ * last refresh period; full buckets heard from recently are exempt), a ping
+ * of suspect contacts, the least-recently-seen contact of a full bucket
+ * pinged before a newcomer may replace it, and with PNS the measurement of
+ * round-trip times of candidates so each bucket keeps the lowest-RTT live
+ * contacts it has seen.
+ *
+ * Calls only overlay/rpc.h, overlay/transport.h, overlay/id.h and common/.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/buf.h"
+#include "overlay/overlay_impl.h"
+
+#define KAD_ROWS OVL_ID_DIGITS
+#define KAD_COLS 16
+#define KAD_MAX_K 32          /* largest bucket size accepted from params */
+#define KAD_MAX_ALPHA 16
+#define KAD_MAX_ATTEMPTS 8    /* transmissions of one lookup request */
+#define KAD_SHORT_MAX 96      /* lookup shortlist capacity */
+#define KAD_MAX_FAILS 2       /* timeouts before a contact is dropped without replacement */
+#define KAD_MAX_REFS 64       /* node references accepted in one answer */
+#define KAD_MAX_PROBE 4096    /* probe bytes accepted in FIND_VALUE */
+
+/* Message types (overlay RPC_OVL_KAD16, service RPC_SVC_OVERLAY). */
+enum kad_type {
+	KAD_PING = 1,       /* empty */
+	KAD_PONG = 2,       /* empty */
+	KAD_FIND_NODE = 3,  /* target(20) count(1) */
+	KAD_NODES = 4,      /* n(1) node_ref * n */
+	KAD_FIND_VALUE = 5, /* key(20) count(1) probe_len(2) probe */
+	KAD_VALUE = 6,      /* value_len(4) value */
+};
+
+struct kad_contact {
+	struct ovl_node n;
+	uint64_t seen_us;  /* last time heard from (or learned) */
+	uint64_t rtt_us;   /* smoothed RTT, 0 = never measured */
+	uint8_t fails;     /* consecutive timeouts; > 0 = suspect */
+	bool pinging;
+};
+
+/* c[0..n) contacts, least recently seen first; c[k..k+nrep) the
+ * replacement cache, oldest first. */
+struct kad_bucket {
+	unsigned n, nrep;
+	uint64_t heard_us; /* last time any contact of the bucket was heard from */
+	struct kad_contact c[];
+};
+
+enum kad_cstate { CS_NEW, CS_INFLIGHT, CS_ANSWERED, CS_FAILED };
+
+struct kad_cand {
+	struct ovl_node n;
+	uint8_t st;
+	bool self;
+};
+
+struct kad_req;
+struct kad_attempt {
+	struct kad_req *req;
+	uint64_t handle;
+	bool pending;
+};
+
+/* One logical lookup request and its transmissions. */
+struct kad_req {
+	struct kad_lookup *lk;
+	struct ovl_node to;
+	unsigned round;
+	unsigned sent, pending;
+	uint64_t first_us, deadline_us;
+	struct tr_timer *rexmit;
+	struct kad_attempt att[KAD_MAX_ATTEMPTS];
+	struct kad_req *next, *prev;
+};
+
+enum {
+	LK_USER = 1,         /* report through ovl_lookup_done */
+	LK_EXCLUDE_SELF = 2, /* the local node is not a candidate */
+	LK_EXHAUSTIVE = 4,   /* wait for the k closest to answer */
+	LK_JOIN = 8,         /* refresh far buckets when done */
+	LK_WANT_VALUE = 16,
+};
+
+struct kad_lookup {
+	struct kad *kad;
+	uint8_t key[DDNS_ID_LEN];
+	unsigned flags;
+	uint8_t *probe;
+	size_t probe_len;
+	unsigned nrep;
+	struct kad_cand c[KAD_SHORT_MAX]; /* sorted by XOR distance to key */
+	size_t nc;
+	struct kad_req *reqs;
+	unsigned inflight;
+	unsigned rpcs, retransmits, timeouts, hops, answered;
+	struct ovl_node path[OVL_MAX_PATH];
+	size_t path_len;
+	bool value_found;
+	struct ovl_node value_from;
+	uint8_t *value;
+	size_t value_len;
+	ovl_lookup_cb cb;
+	void *arg;
+	bool done, starting;
+	int status;
+	struct tr_timer *defer;
+	struct kad_lookup *next, *prev;
+};
+
+struct kad_ping {
+	struct kad *kad;
+	struct ovl_node to;
+	uint64_t handle;
+	struct kad_ping *next, *prev;
+};
+
+struct kad {
+	struct ovl *o;
+	struct tr *tr;
+	struct rpc *rpc;
+	unsigned k, alpha;
+	uint64_t refresh_us, ping_age_us;
+	uint64_t att_timeout_us;
+	unsigned att_retries, att_backoff;
+	struct kad_bucket *b[KAD_ROWS][KAD_COLS];
+	uint64_t lookup_us[KAD_ROWS][KAD_COLS]; /* last lookup into each bucket's range */
+	struct kad_lookup *lookups;
+	struct kad_ping *pings;
+	struct tr_timer *tick;
+	bool registered, have_boot, left;
+	struct tr_addr boot;
+	uint8_t near[OVL_MAX_REPLICAS][DDNS_ID_LEN]; /* the r closest live contacts */
+	unsigned nnear;
+};
+
+/* ------------------------------------------------------------------ */
+/* Small helpers */
+
+static uint64_t kad_now(struct kad *k) { return tr_now_us(k->tr); }
+
+static void kad_id_set_digit(uint8_t id[DDNS_ID_LEN], unsigned i, unsigned v)
+{
+	if (i & 1)
+		id[i >> 1] = (uint8_t)((id[i >> 1] & 0xF0u) | (v & 15u));
+	else
+		id[i >> 1] = (uint8_t)((id[i >> 1] & 0x0Fu) | ((v & 15u) << 4));
+}
+
+/* Row and column of id in our table; false for our own id. */
+static bool kad_slot(struct kad *k, const uint8_t id[DDNS_ID_LEN], unsigned *row, unsigned *col)
+{
+	unsigned r = ovl_id_common_digits(k->o->self.id, id);
+	if (r >= KAD_ROWS)
+		return false;
+	*row = r;
+	*col = ovl_id_digit(id, r);
+	return true;
+}
+
+static struct kad_bucket *kad_bucket_get(struct kad *k, unsigned row, unsigned col, bool create)
+{
+	if (!k->b[row][col] && create) {
+		struct kad_bucket *b =
+			calloc(1, sizeof(*b) + 2 * (size_t)k->k * sizeof(struct kad_contact));
+		if (!b)
+			return NULL;
+		k->b[row][col] = b;
+	}
+	return k->b[row][col];
+}
+
+static struct kad_contact *kad_cache(struct kad *k, struct kad_bucket *b) { return b->c + k->k; }
+
+static int kad_find(const struct kad_contact *c, unsigned n, const uint8_t id[DDNS_ID_LEN])
+{
+	for (unsigned i = 0; i < n; i++)
+		if (ovl_id_eq(c[i].n.id, id))
+			return (int)i;
+	return -1;
+}
+
+static void kad_remove_at(struct kad_contact *c, unsigned *n, unsigned i)
+{
+	memmove(c + i, c + i + 1, (*n - i - 1) * sizeof(*c));
+	(*n)--;
+}
+
+static struct kad_contact *kad_contact_find(struct kad *k, const uint8_t id[DDNS_ID_LEN])
+{
+	unsigned row, col;
+	if (!kad_slot(k, id, &row, &col) || !k->b[row][col])
+		return NULL;
+	struct kad_bucket *b = k->b[row][col];
+	int i = kad_find(b->c, b->n, id);
+	return i < 0 ? NULL : &b->c[i];
+}
+
+/* Insert n into sorted array a (size *len, capacity cap) by distance to
+ * target; drops the farthest when full. */
+static void kad_sorted_add(struct ovl_node *a, size_t *len, size_t cap,
+			   const uint8_t target[DDNS_ID_LEN], const struct ovl_node *n)
+{
+	size_t pos = *len;
+	while (pos > 0 && ovl_id_xor_closer(target, n->id, a[pos - 1].id))
+		pos--;
+	if (pos >= cap)
+		return;
+	size_t end = *len < cap ? *len : cap - 1;
+	memmove(a + pos + 1, a + pos, (end - pos) * sizeof(*a));
+	a[pos] = *n;
+	if (*len < cap)
+		(*len)++;
+}
+
+/* The (at most) max live contacts closest to target, closest first,
+ * excluding id `skip` (may be NULL). */
+static size_t kad_closest(struct kad *k, const uint8_t target[DDNS_ID_LEN],
+			  const uint8_t *skip, struct ovl_node *out, size_t max)
+{
+	size_t n = 0;
+	if (max == 0)
+		return 0;
+	for (unsigned r = 0; r < KAD_ROWS; r++)
+		for (unsigned c = 0; c < KAD_COLS; c++) {
+			struct kad_bucket *b = k->b[r][c];
+			if (!b)
+				continue;
+			for (unsigned i = 0; i < b->n; i++) {
+				if (b->c[i].fails)
+					continue;
+				if (skip && ovl_id_eq(b->c[i].n.id, skip))
+					continue;
+				if (n == max && !ovl_id_xor_closer(target, b->c[i].n.id, out[n - 1].id))
+					continue;
+				kad_sorted_add(out, &n, max, target, &b->c[i].n);
+			}
+		}
+	return n;
+}
+
+/* ------------------------------------------------------------------ */
+/* Neighbour-change detection */
+
+/* Recompute the r closest live contacts to self; notify the layer above
+ * when the set changed. Deeper rows hold strictly closer contacts, so the
+ * scan stops at the first row that completes the set. */
+static void kad_near_update(struct kad *k)
+{
+	struct ovl *o = k->o;
+	unsigned r = o->p.replicas;
+	struct ovl_node best[OVL_MAX_REPLICAS];
+	size_t n = 0;
+	for (int row = KAD_ROWS - 1; row >= 0 && n < r; row--)
+		for (unsigned c = 0; c < KAD_COLS; c++) {
+			struct kad_bucket *b = k->b[row][c];
+			if (!b)
+				continue;
+			for (unsigned i = 0; i < b->n; i++)
+				if (!b->c[i].fails)
+					kad_sorted_add(best, &n, r, o->self.id, &b->c[i].n);
+		}
+	bool same = n == k->nnear;
+	for (size_t i = 0; same && i < n; i++)
+		same = ovl_id_eq(best[i].id, k->near[i]);
+	if (same)
+		return;
+	for (size_t i = 0; i < n; i++)
+		memcpy(k->near[i], best[i].id, DDNS_ID_LEN);
+	k->nnear = (unsigned)n;
+	ovl_notify_change(o);
+}
+
+/* ------------------------------------------------------------------ */
+/* Pings (liveness checks and RTT probes; the RPC layer retransmits) */
+
+static void kad_ping_cb(void *arg, int status, const struct rpc_msg *reply);
+static void kad_learn(struct kad *k, const struct ovl_node *n, uint64_t rtt_us);
+static void kad_contact_failed(struct kad *k, const struct ovl_node *n);
+
+static bool kad_ping_pending(struct kad *k, const uint8_t id[DDNS_ID_LEN])
+{
+	for (struct kad_ping *p = k->pings; p; p = p->next)
+		if (ovl_id_eq(p->to.id, id))
+			return true;
+	return false;
+}
+
+static void kad_ping(struct kad *k, const struct ovl_node *n)
+{
+	if (k->left || kad_ping_pending(k, n->id))
+		return;
+	struct kad_ping *p = calloc(1, sizeof(*p));
+	if (!p)
+		return;
+	p->kad = k;
+	p->to = *n;
+	struct rpc_call c = {
+		.to = n->addr,
+		.overlay = RPC_OVL_KAD16,
+		.service = RPC_SVC_OVERLAY,
+		.type = KAD_PING,
+		.src_vnode = k->o->p.vnode,
+		.dst_vnode = n->vnode,
+		.payload = NULL,
+		.len = 0,
+		.timeout_us = k->o->p.rpc_timeout_us,
+		.retries = k->o->p.rpc_retries,
+	};
+	if (rpc_call(k->rpc, &c, kad_ping_cb, p, &p->handle) != 0) {
+		free(p);
+		return;
+	}
+	k->o->stats.maint_rpcs++;
+	struct kad_contact *ct = kad_contact_find(k, n->id);
+	if (ct)
+		ct->pinging = true;
+	p->next = k->pings;
+	if (k->pings)
+		k->pings->prev = p;
+	k->pings = p;
+}
+
+static void kad_ping_cb(void *arg, int status, const struct rpc_msg *reply)
+{
+	struct kad_ping *p = arg;
+	struct kad *k = p->kad;
+	if (p->prev)
+		p->prev->next = p->next;
+	else
+		k->pings = p->next;
+	if (p->next)
+		p->next->prev = p->prev;
+	struct ovl_node to = p->to;
+	free(p);
+	struct kad_contact *ct = kad_contact_find(k, to.id);
+	if (ct)
+		ct->pinging = false;
+	if (status == 0 && reply)
+		kad_learn(k, &to, reply->rtt_us ? reply->rtt_us : 1);
+	else
+		kad_contact_failed(k, &to);
+}
+
+/* ------------------------------------------------------------------ */
+/* The routing table */
+
+/* Put a node in the replacement cache of b (most recent last). */
+static void kad_cache_add(struct kad *k, struct kad_bucket *b, const struct ovl_node *n,
+			  uint64_t rtt_us)
+{
+	struct kad_contact *rc = kad_cache(k, b);
+	int i = kad_find(rc, b->nrep, n->id);
+	struct kad_contact e = {.n = *n, .seen_us = kad_now(k), .rtt_us = rtt_us};
+	if (i >= 0) {
+		if (!rtt_us)
+			e.rtt_us = rc[i].rtt_us;
+		kad_remove_at(rc, &b->nrep, (unsigned)i);
+	} else if (b->nrep == k->k) {
+		kad_remove_at(rc, &b->nrep, 0);
+	}
+	rc[b->nrep++] = e;
+}
+
+/* Take the best replacement out of b's cache into *out: with PNS the
+ * lowest measured RTT, otherwise the most recently seen. */
+static bool kad_cache_take(struct kad *k, struct kad_bucket *b, struct kad_contact *out)
+{
+	if (b->nrep == 0)
+		return false;
+	struct kad_contact *rc = kad_cache(k, b);
+	unsigned pick = b->nrep - 1;
+	if (k->o->p.pns)
+		for (unsigned i = 0; i < b->nrep; i++)
+			if (rc[i].rtt_us &&
+			    (!rc[pick].rtt_us || rc[i].rtt_us < rc[pick].rtt_us))
+				pick = i;
+	*out = rc[pick];
+	out->fails = 0;
+	out->pinging = false;
+	kad_remove_at(rc, &b->nrep, pick);
+	return true;
+}
+
+/* We heard from n directly (a verified request or reply); rtt_us > 0 when
+ * this was an answer to our request. Implements bucket insertion, LRS
+ * ping-before-evict and PNS. */
+static void kad_learn(struct kad *k, const struct ovl_node *n, uint64_t rtt_us)
+{
+	unsigned row, col;
+	if (!kad_slot(k, n->id, &row, &col))
+		return;
+	struct kad_bucket *b = kad_bucket_get(k, row, col, true);
+	if (!b)
+		return;
+	uint64_t now = kad_now(k);
+	b->heard_us = now;
+	int i = kad_find(b->c, b->n, n->id);
+	if (i >= 0) {
+		struct kad_contact e = b->c[i];
+		bool was_suspect = e.fails > 0;
+		e.seen_us = now;
+		e.fails = 0;
+		if (rtt_us)
+			e.rtt_us = e.rtt_us ? (7 * e.rtt_us + rtt_us) / 8 : rtt_us;
+		kad_remove_at(b->c, &b->n, (unsigned)i);
+		b->c[b->n++] = e;
+		if (was_suspect)
+			kad_near_update(k);
+		return;
+	}
+	struct kad_contact e = {.n = *n, .seen_us = now, .rtt_us = rtt_us};
+	struct kad_contact *rc = kad_cache(k, b);
+	int ci = kad_find(rc, b->nrep, n->id);
+	if (ci >= 0) {
+		if (!e.rtt_us)
+			e.rtt_us = rc[ci].rtt_us;
+		kad_remove_at(rc, &b->nrep, (unsigned)ci);
+	}
+	if (b->n < k->k) {
+		b->c[b->n++] = e;
+		kad_near_update(k);
+		return;
+	}
+	/* Full. A suspect contact gives way at once. */
+	int worst = -1;
+	for (unsigned j = 0; j < b->n; j++)
+		if (b->c[j].fails && (worst < 0 || b->c[j].fails > b->c[worst].fails))
+			worst = (int)j;
+	if (worst >= 0) {
+		kad_remove_at(b->c, &b->n, (unsigned)worst);
+		b->c[b->n++] = e;
+		kad_near_update(k);
+		return;
+	}
+	if (k->o->p.pns && e.rtt_us) {
+		/* Proximity neighbour selection: replace the slowest measured
+		 * contact when the newcomer is clearly faster (10% margin
+		 * against flapping on noise). */
+		int slow = -1;
+		for (unsigned j = 0; j < b->n; j++)
+			if (b->c[j].rtt_us && (slow < 0 || b->c[j].rtt_us > b->c[slow].rtt_us))
+				slow = (int)j;
+		if (slow >= 0 && e.rtt_us * 10 < b->c[slow].rtt_us * 9) {
+			struct kad_contact old = b->c[slow];
+			kad_remove_at(b->c, &b->n, (unsigned)slow);
+			b->c[b->n++] = e;
+			kad_cache_add(k, b, &old.n, old.rtt_us);
+			kad_near_update(k);
+			return;
+		}
+	}
+	kad_cache_add(k, b, n, e.rtt_us);
+	/* Classic Kademlia: the least-recently-seen contact keeps its place
+	 * unless it fails a ping; then the freshest cache entry replaces it. */
+	struct kad_contact *lrs = &b->c[0];
+	if (!lrs->pinging && now - lrs->seen_us > k->ping_age_us)
+		kad_ping(k, &lrs->n);
+	else if (k->o->p.pns && !e.rtt_us)
+		kad_ping(k, n); /* measure the newcomer's RTT */
+}
+
+/* A request to n went unanswered after every retransmission. */
+static void kad_contact_failed(struct kad *k, const struct ovl_node *n)
+{
+	unsigned row, col;
+	if (!kad_slot(k, n->id, &row, &col) || !k->b[row][col])
+		return;
+	struct kad_bucket *b = k->b[row][col];
+	int i = kad_find(b->c, b->n, n->id);
+	if (i < 0) {
+		struct kad_contact *rc = kad_cache(k, b);
+		int ci = kad_find(rc, b->nrep, n->id);
+		if (ci >= 0)
+			kad_remove_at(rc, &b->nrep, (unsigned)ci);
+		return;
+	}
+	struct kad_contact repl;
+	b->c[i].fails++;
+	if (kad_cache_take(k, b, &repl)) {
+		kad_remove_at(b->c, &b->n, (unsigned)i);
+		b->c[b->n++] = repl;
+	} else if (b->c[i].fails >= KAD_MAX_FAILS) {
+		kad_remove_at(b->c, &b->n, (unsigned)i);
+	}
+	kad_near_update(k);
+}
+
+static bool kad_has_live(struct kad *k)
+{
+	for (unsigned r = 0; r < KAD_ROWS; r++)
+		for (unsigned c = 0; c < KAD_COLS; c++) {
+			struct kad_bucket *b = k->b[r][c];
+			for (unsigned i = 0; b && i < b->n; i++)
+				if (!b->c[i].fails)
+					return true;
+		}
+	return false;
+}
+
+/* The deepest row holding a live contact (the closest neighbour's), or -1. */
+static int kad_deepest_row(struct kad *k)
+{
+	for (int r = KAD_ROWS - 1; r >= 0; r--)
+		for (unsigned c = 0; c < KAD_COLS; c++) {
+			struct kad_bucket *b = k->b[r][c];
+			for (unsigned i = 0; b && i < b->n; i++)
+				if (!b->c[i].fails)
+					return r;
+		}
+	return -1;
+}
+
+/* ------------------------------------------------------------------ */
+/* Lookups */
+
+static void kad_lk_step(struct kad_lookup *lk, unsigned round);
+static void kad_refresh_bucket(struct kad *k, unsigned row, unsigned col);
+
+static void kad_lk_free(struct kad_lookup *lk)
+{
+	free(lk->probe);
+	free(lk->value);
+	free(lk);
+}
+
+static void kad_req_unlink(struct kad_lookup *lk, struct kad_req *rq)
+{
+	if (rq->prev)
+		rq->prev->next = rq->next;
+	else
+		lk->reqs = rq->next;
+	if (rq->next)
+		rq->next->prev = rq->prev;
+}
+
+static void kad_req_cancel(struct kad *k, struct kad_req *rq)
+{
+	for (unsigned i = 0; i < rq->sent; i++)
+		if (rq->att[i].pending) {
+			rpc_cancel(k->rpc, rq->att[i].handle);
+			rq->att[i].pending = false;
+		}
+	rq->pending = 0;
+	if (rq->rexmit) {
+		tr_timer_cancel(k->tr, rq->rexmit);
+		rq->rexmit = NULL;
+	}
+}
+
+static void kad_lk_unlink(struct kad_lookup *lk)
+{
+	struct kad *k = lk->kad;
+	if (lk->prev)
+		lk->prev->next = lk->next;
+	else if (k->lookups == lk)
+		k->lookups = lk->next;
+	if (lk->next)
+		lk->next->prev = lk->prev;
+	lk->next = lk->prev = NULL;
+}
+
+/* Report and free. Nothing of lk or its kad may be touched afterwards by
+ * the caller: a user callback may free the whole overlay instance. */
+static void kad_lk_report(struct kad_lookup *lk)
+{
+	struct kad *k = lk->kad;
+	struct ovl *o = k->o;
+	struct ovl_lookup_result *res = calloc(1, sizeof(*res));
+	if (!res) {
+		kad_lk_free(lk);
+		return;
+	}
+	res->status = lk->status;
+	memcpy(res->key, lk->key, DDNS_ID_LEN);
+	for (size_t i = 0; i < lk->nc && res->nreplicas < lk->nrep; i++)
+		if (lk->c[i].st != CS_FAILED)
+			res->replicas[res->nreplicas++] = lk->c[i].n;
+	res->owner = res->nreplicas ? res->replicas[0] : o->self;
+	res->rpcs = lk->rpcs;
+	res->retransmits = lk->retransmits;
+	res->timeouts = lk->timeouts;
+	res->hops = lk->hops;
+	res->value_found = lk->value_found;
+	res->value_from = lk->value_from;
+	res->value = lk->value;
+	res->value_len = lk->value_len;
+	memcpy(res->path, lk->path, lk->path_len * sizeof(lk->path[0]));
+	res->path_len = lk->path_len;
+	ovl_lookup_cb cb = lk->cb;
+	void *arg = lk->arg;
+	uint8_t *value = lk->value;
+	lk->value = NULL;
+	kad_lk_free(lk);
+	ovl_lookup_done(o, res, cb, arg);
+	free(value);
+	free(res);
+}
+
+/* A finished, unlinked lookup: report a user lookup; after a join lookup,
+ * refresh every bucket farther than the closest neighbour that is not
+ * already full (Kademlia's join). */
+static void kad_lk_complete(struct kad_lookup *lk)
+{
+	struct kad *k = lk->kad;
+	if (lk->flags & LK_USER) {
+		kad_lk_report(lk);
+		return;
+	}
+	bool join = (lk->flags & LK_JOIN) && lk->status != DDNS_ECANCELLED;
+	kad_lk_free(lk);
+	if (!join || k->left)
+		return;
+	int deepest = kad_deepest_row(k);
+	for (int r = 0; r <= deepest; r++)
+		for (unsigned c = 0; c < KAD_COLS; c++) {
+			if (c == ovl_id_digit(k->o->self.id, (unsigned)r))
+				continue;
+			struct kad_bucket *b = k->b[r][c];
+			if (!b || b->n < k->k)
+				kad_refresh_bucket(k, (unsigned)r, c);
+		}
+}
+
+static void kad_lk_defer_cb(void *arg)
+{
+	struct kad_lookup *lk = arg;
+	lk->defer = NULL;
+	kad_lk_unlink(lk);
+	kad_lk_complete(lk);
+}
+
+/* End the lookup: cancel what is in flight, then complete it (deferred to a
+ * 0-delay timer while the lookup is still being started, so the callback
+ * never runs inside ovl_lookup). */
+static void kad_lk_finish(struct kad_lookup *lk, int status)
+{
+	struct kad *k = lk->kad;
+	if (lk->done)
+		return;
+	lk->done = true;
+	lk->status = status;
+	while (lk->reqs) {
+		struct kad_req *rq = lk->reqs;
+		kad_req_cancel(k, rq);
+		kad_req_unlink(lk, rq);
+		free(rq);
+	}
+	lk->inflight = 0;
+	if (lk->starting) {
+		lk->defer = tr_timer_add(k->tr, 0, 0, kad_lk_defer_cb, lk);
+		if (lk->defer)
+			return;
+	}
+	kad_lk_unlink(lk);
+	kad_lk_complete(lk);
+}
+
+static int kad_cand_find(struct kad_lookup *lk, const uint8_t id[DDNS_ID_LEN])
+{
+	for (size_t i = 0; i < lk->nc; i++)
+		if (ovl_id_eq(lk->c[i].n.id, id))
+			return (int)i;
+	return -1;
+}
+
+/* Add a candidate in distance order (no duplicates). When the shortlist is
+ * full the farthest entry that is not in flight is dropped. */
+static void kad_cand_add(struct kad_lookup *lk, const struct ovl_node *n, uint8_t st, bool self)
+{
+	if (kad_cand_find(lk, n->id) >= 0)
+		return;
+	size_t pos = lk->nc;
+	while (pos > 0 && ovl_id_xor_closer(lk->key, n->id, lk->c[pos - 1].n.id))
+		pos--;
+	if (lk->nc == KAD_SHORT_MAX) {
+		if (pos == KAD_SHORT_MAX)
+			return;
+		lk->nc--; /* the farthest goes; its request, if any, is still tracked */
+	}
+	memmove(lk->c + pos + 1, lk->c + pos, (lk->nc - pos) * sizeof(lk->c[0]));
+	lk->c[pos].n = *n;
+	lk->c[pos].st = st;
+	lk->c[pos].self = self;
+	lk->nc++;
+}
+
+static void kad_att_cb(void *arg, int status, const struct rpc_msg *reply);
+
+static bool kad_att_send(struct kad_lookup *lk, struct kad_req *rq)
+{
+	struct kad *k = lk->kad;
+	uint8_t buf[DDNS_ID_LEN + 1 + 2 + KAD_MAX_PROBE];
+	struct ddns_wbuf w;
+	ddns_wbuf_init_fixed(&w, buf, sizeof(buf));
+	ddns_wbuf_put(&w, lk->key, DDNS_ID_LEN);
+	ddns_wbuf_u8(&w, (uint8_t)k->k);
+	uint8_t type = KAD_FIND_NODE;
+	if (lk->flags & LK_WANT_VALUE) {
+		type = KAD_FIND_VALUE;
+		ddns_wbuf_u16(&w, (uint16_t)lk->probe_len);
+		ddns_wbuf_put(&w, lk->probe, lk->probe_len);
+	}
+	if (w.err)
+		return false;
+	uint64_t now = kad_now(k);
+	unsigned i = rq->sent;
+	struct rpc_call c = {
+		.to = rq->to.addr,
+		.overlay = RPC_OVL_KAD16,
+		.service = RPC_SVC_OVERLAY,
+		.type = type,
+		.src_vnode = k->o->p.vnode,
+		.dst_vnode = rq->to.vnode,
+		.payload = buf,
+		.len = w.len,
+		.timeout_us = rq->deadline_us > now ? rq->deadline_us - now : 1,
+		.retries = 0,
+	};
+	rq->att[i].req = rq;
+	if (rpc_call(k->rpc, &c, kad_att_cb, &rq->att[i], &rq->att[i].handle) != 0)
+		return false;
+	rq->att[i].pending = true;
+	rq->sent++;
+	rq->pending++;
+	if (!(lk->flags & LK_USER))
+		k->o->stats.maint_rpcs += i == 0;
+	return true;
+}
+
+/* Offset of transmission i from the first: T (1 + b + ... + b^(i-1)). */
+static uint64_t kad_att_offset(struct kad *k, unsigned i)
+{
+	uint64_t off = 0, t = k->att_timeout_us;
+	for (unsigned j = 0; j < i; j++) {
+		off += t;
+		t *= k->att_backoff;
+	}
+	return off;
+}
+
+static void kad_rexmit_cb(void *arg)
+{
+	struct kad_req *rq = arg;
+	struct kad_lookup *lk = rq->lk;
+	struct kad *k = lk->kad;
+	rq->rexmit = NULL;
+	if (kad_att_send(lk, rq))
+		lk->retransmits++;
+	if (rq->sent <= k->att_retries && rq->sent < KAD_MAX_ATTEMPTS) {
+		uint64_t at = rq->first_us + kad_att_offset(k, rq->sent);
+		uint64_t now = kad_now(k);
+		rq->rexmit = tr_timer_add(k->tr, at > now ? at - now : 0, 0, kad_rexmit_cb, rq);
+	}
+}
+
+/* Send a lookup request to candidate c (its state becomes in flight). */
+static void kad_lk_send(struct kad_lookup *lk, struct kad_cand *c, unsigned round)
+{
+	struct kad *k = lk->kad;
+	struct kad_req *rq = calloc(1, sizeof(*rq));
+	if (!rq) {
+		c->st = CS_FAILED;
+		return;
+	}
+	rq->lk = lk;
+	rq->to = c->n;
+	rq->round = round;
+	rq->first_us = kad_now(k);
+	unsigned last = k->att_retries < KAD_MAX_ATTEMPTS ? k->att_retries : KAD_MAX_ATTEMPTS - 1;
+	rq->deadline_us = rq->first_us + kad_att_offset(k, last + 1);
+	if (!kad_att_send(lk, rq)) {
+		free(rq);
+		c->st = CS_FAILED;
+		return;
+	}
+	if (last > 0)
+		rq->rexmit = tr_timer_add(k->tr, kad_att_offset(k, 1), 0, kad_rexmit_cb, rq);
+	c->st = CS_INFLIGHT;
+	lk->rpcs++;
+	lk->inflight++;
+	rq->next = lk->reqs;
+	if (lk->reqs)
+		lk->reqs->prev = rq;
+	lk->reqs = rq;
+}
+
+/* Decide: finish, or send requests of the given round. */
+static void kad_lk_step(struct kad_lookup *lk, unsigned round)
+{
+	struct kad *k = lk->kad;
+	if (lk->done)
+		return;
+	if (lk->flags & LK_EXHAUSTIVE) {
+		unsigned live = 0;
+		bool all_answered = true;
+		for (size_t i = 0; i < lk->nc && live < k->k; i++) {
+			if (lk->c[i].st == CS_FAILED)
+				continue;
+			live++;
+			if (lk->c[i].st != CS_ANSWERED)
+				all_answered = false;
+		}
+		if (all_answered) {
+			kad_lk_finish(lk, live ? 0 : DDNS_ETIMEDOUT);
+			return;
+		}
+		live = 0;
+		for (size_t i = 0; i < lk->nc && live < k->k && lk->inflight < k->alpha; i++) {
+			if (lk->c[i].st == CS_FAILED)
+				continue;
+			live++;
+			if (lk->c[i].st == CS_NEW)
+				kad_lk_send(lk, &lk->c[i], round);
+		}
+	} else {
+		size_t best = 0;
+		while (best < lk->nc && lk->c[best].st == CS_FAILED)
+			best++;
+		if (best < lk->nc && lk->c[best].st == CS_ANSWERED) {
+			kad_lk_finish(lk, 0);
+			return;
+		}
+		unsigned live = 0;
+		for (size_t i = best; i < lk->nc && lk->inflight < k->alpha; i++) {
+			if (lk->c[i].st == CS_FAILED)
+				continue;
+			if (lk->c[i].st == CS_ANSWERED || ++live > k->alpha)
+				break;
+			if (lk->c[i].st == CS_NEW)
+				kad_lk_send(lk, &lk->c[i], round);
+		}
+	}
+	if (lk->inflight == 0) {
+		/* Nothing in flight and nothing left worth asking. If every
+		 * request failed and the table holds no live contact, there is
+		 * no live path; otherwise the best surviving candidate stands. */
+		bool isolated = lk->rpcs > 0 && lk->answered == 0 && !kad_has_live(k);
+		size_t best = 0;
+		while (best < lk->nc && lk->c[best].st == CS_FAILED)
+			best++;
+		kad_lk_finish(lk, isolated || best == lk->nc ? DDNS_ETIMEDOUT : 0);
+	}
+}
+
+/* Parse an answer to FIND_NODE / FIND_VALUE. Returns false if malformed. */
+static bool kad_lk_absorb(struct kad_lookup *lk, const struct rpc_msg *m)
+{
+	struct kad *k = lk->kad;
+	struct ddns_rbuf r;
+	ddns_rbuf_init(&r, m->payload, m->len);
+	if (m->type == KAD_VALUE) {
+		if (!(lk->flags & LK_WANT_VALUE))
+			return false;
+		uint32_t vlen = ddns_rbuf_u32(&r);
+		const uint8_t *v = ddns_rbuf_take(&r, vlen);
+		if (!v || ddns_rbuf_left(&r) != 0)
+			return false;
+		lk->value = malloc(vlen ? vlen : 1);
+		if (!lk->value)
+			return false;
+		memcpy(lk->value, v, vlen);
+		lk->value_len = vlen;
+		lk->value_found = true;
+		return true;
+	}
+	if (m->type != KAD_NODES)
+		return false;
+	unsigned n = ddns_rbuf_u8(&r);
+	if (r.err || n > KAD_MAX_REFS)
+		return false;
+	for (unsigned i = 0; i < n; i++) {
+		struct ovl_node nd;
+		if (!ovl_node_read(&r, &nd))
+			return false;
+		if (i >= k->k)
+			continue; /* more than we asked for: ignore the rest */
+		if (ovl_id_eq(nd.id, k->o->self.id))
+			continue;
+		kad_cand_add(lk, &nd, CS_NEW, false);
+	}
+	return ddns_rbuf_left(&r) == 0;
+}
+
+static void kad_att_cb(void *arg, int status, const struct rpc_msg *reply)
+{
+	struct kad_attempt *att = arg;
+	struct kad_req *rq = att->req;
+	struct kad_lookup *lk = rq->lk;
+	struct kad *k = lk->kad;
+	att->pending = false;
+	rq->pending--;
+	if (status != 0 || !reply) {
+		if (rq->pending > 0 || rq->rexmit)
+			return; /* another transmission may still be answered */
+		unsigned round = rq->round;
+		struct ovl_node to = rq->to;
+		kad_req_unlink(lk, rq);
+		free(rq);
+		lk->inflight--;
+		lk->timeouts++;
+		if (round > lk->hops)
+			lk->hops = round;
+		int ci = kad_cand_find(lk, to.id);
+		if (ci >= 0)
+			lk->c[ci].st = CS_FAILED;
+		kad_contact_failed(k, &to);
+		kad_lk_step(lk, round + 1);
+		return;
+	}
+	kad_req_cancel(k, rq);
+	unsigned round = rq->round;
+	struct ovl_node from = rq->to;
+	kad_req_unlink(lk, rq);
+	free(rq);
+	lk->inflight--;
+	if (round > lk->hops)
+		lk->hops = round;
+	lk->answered++;
+	if (lk->path_len < OVL_MAX_PATH)
+		lk->path[lk->path_len++] = from;
+	int ci = kad_cand_find(lk, from.id);
+	if (ci >= 0)
+		lk->c[ci].st = CS_ANSWERED;
+	kad_learn(k, &from, reply->rtt_us ? reply->rtt_us : 1);
+	/* A malformed answer still proves the node alive; it just teaches
+	 * us nothing (input from the network is never an assertion). */
+	(void)kad_lk_absorb(lk, reply);
+	if (lk->value_found) {
+		lk->value_from = from;
+		kad_lk_finish(lk, 0);
+		return;
+	}
+	kad_lk_step(lk, round + 1);
+}
+
+static void kad_touch_range(struct kad *k, const uint8_t key[DDNS_ID_LEN])
+{
+	unsigned row, col;
+	if (kad_slot(k, key, &row, &col))
+		k->lookup_us[row][col] = kad_now(k);
+}
+
+static struct kad_lookup *kad_lk_new(struct kad *k, const uint8_t key[DDNS_ID_LEN],
+				     unsigned flags)
+{
+	struct kad_lookup *lk = calloc(1, sizeof(*lk));
+	if (!lk)
+		return NULL;
+	lk->kad = k;
+	memcpy(lk->key, key, DDNS_ID_LEN);
+	lk->flags = flags;
+	lk->nrep = k->o->p.replicas;
+	return lk;
+}
+
+/* Seed the shortlist and start. */
+static void kad_lk_start(struct kad_lookup *lk)
+{
+	struct kad *k = lk->kad;
+	struct ovl_node seed[KAD_MAX_K];
+	size_t n = kad_closest(k, lk->key, NULL, seed, k->k);
+	for (size_t i = 0; i < n; i++)
+		kad_cand_add(lk, &seed[i], CS_NEW, false);
+	if (!(lk->flags & LK_EXCLUDE_SELF))
+		kad_cand_add(lk, &k->o->self, CS_ANSWERED, true);
+	kad_touch_range(k, lk->key);
+	lk->next = k->lookups;
+	if (k->lookups)
+		k->lookups->prev = lk;
+	k->lookups = lk;
+	lk->starting = true;
+	if (lk->value_found)
+		kad_lk_finish(lk, 0);
+	else
+		kad_lk_step(lk, 1);
+	lk->starting = false;
+}
+
+static void kad_maint_lookup(struct kad *k, const uint8_t key[DDNS_ID_LEN], unsigned flags)
+{
+	struct kad_lookup *lk = kad_lk_new(k, key, flags);
+	if (lk)
+		kad_lk_start(lk);
+}
+
+static void kad_refresh_bucket(struct kad *k, unsigned row, unsigned col)
+{
+	uint8_t id[DDNS_ID_LEN];
+	for (unsigned i = 0; i < DDNS_ID_LEN; i += 8) {
+		uint64_t v = tr_random(k->tr);
+		for (unsigned j = 0; j < 8 && i + j < DDNS_ID_LEN; j++)
+			id[i + j] = (uint8_t)(v >> (8 * j));
+	}
+	for (unsigned d = 0; d < row; d++)
+		kad_id_set_digit(id, d, ovl_id_digit(k->o->self.id, d));
+	kad_id_set_digit(id, row, col);
+	kad_maint_lookup(k, id, LK_EXCLUDE_SELF);
+}
+
+/* ------------------------------------------------------------------ */
+/* Serving requests */
+
+static void kad_reply_nodes(struct kad *k, const struct rpc_msg *req,
+			    const uint8_t target[DDNS_ID_LEN], unsigned count)
+{
+	struct ovl_node best[KAD_MAX_K];
+	if (count > KAD_MAX_K)
+		count = KAD_MAX_K;
+	size_t n = kad_closest(k, target, req->sender_id, best, count);
+	uint8_t buf[1 + KAD_MAX_K * 24];
+	struct ddns_wbuf w;
+	ddns_wbuf_init_fixed(&w, buf, sizeof(buf));
+	ddns_wbuf_u8(&w, (uint8_t)n);
+	for (size_t i = 0; i < n; i++)
+		ovl_node_write(&w, &best[i]);
+	if (!w.err)
+		(void)rpc_reply(k->rpc, req, KAD_NODES, buf, w.len);
+}
+
+static void kad_on_request(void *arg, const struct rpc_msg *req)
+{
+	struct kad *k = arg;
+	struct ovl *o = k->o;
+	struct ovl_node sender;
+	ovl_node_make(&sender, &req->from, req->src_vnode);
+	struct ddns_rbuf r;
+	ddns_rbuf_init(&r, req->payload, req->len);
+	switch (req->type) {
+	case KAD_PING:
+		(void)rpc_reply(k->rpc, req, KAD_PONG, NULL, 0);
+		break;
+	case KAD_FIND_NODE: {
+		uint8_t target[DDNS_ID_LEN];
+		ddns_rbuf_copy(&r, target, DDNS_ID_LEN);
+		unsigned count = ddns_rbuf_u8(&r);
+		if (r.err || ddns_rbuf_left(&r) != 0)
+			return; /* malformed: drop */
+		kad_reply_nodes(k, req, target, count);
+		break;
+	}
+	case KAD_FIND_VALUE: {
+		uint8_t key[DDNS_ID_LEN];
+		ddns_rbuf_copy(&r, key, DDNS_ID_LEN);
+		unsigned count = ddns_rbuf_u8(&r);
+		unsigned plen = ddns_rbuf_u16(&r);
+		const uint8_t *probe = ddns_rbuf_take(&r, plen);
+		if (r.err || ddns_rbuf_left(&r) != 0)
+			return;
+		const uint8_t *val = NULL;
+		size_t vlen = 0;
+		bool sent = false;
+		if (ovl_local_value(o, key, probe, plen, &val, &vlen) &&
+		    vlen <= RPC_MAX_PAYLOAD - 64) {
+			uint8_t *buf = malloc(4 + vlen);
+			if (buf) {
+				buf[0] = (uint8_t)(vlen >> 24);
+				buf[1] = (uint8_t)(vlen >> 16);
+				buf[2] = (uint8_t)(vlen >> 8);
+				buf[3] = (uint8_t)vlen;
+				if (vlen)
+					memcpy(buf + 4, val, vlen);
+				sent = rpc_reply(k->rpc, req, KAD_VALUE, buf, 4 + vlen) == 0;
+				free(buf);
+			}
+		}
+		if (!sent)
+			kad_reply_nodes(k, req, key, count);
+		break;
+	}
+	default:
+		return; /* unknown request: no answer, no learning */
+	}
+	o->stats.requests_served++;
+	kad_learn(k, &sender, 0);
+}
+
+/* ------------------------------------------------------------------ */
+/* Maintenance */
+
+static uint64_t kad_jitter(struct kad *k, uint64_t period)
+{
+	/* Uniform in [3/4, 5/4) of the period, so nodes do not tick in step. */
+	if (period < 4)
+		return period ? period : 1;
+	return period - period / 4 + tr_random_below(k->tr, period / 2);
+}
+
+static void kad_tick(void *arg)
+{
+	struct kad *k = arg;
+	k->tick = NULL;
+	if (k->left)
+		return;
+	uint64_t now = kad_now(k);
+	int deepest = kad_deepest_row(k);
+	if (deepest < 0 && k->have_boot) {
+		/* Lost everyone (or never got in): join again. */
+		struct ovl_node bn;
+		ovl_node_make(&bn, &k->boot, 0);
+		kad_learn(k, &bn, 0);
+		struct kad_contact *c = kad_contact_find(k, bn.id);
+		if (c)
+			c->fails = 0;
+		kad_maint_lookup(k, k->o->self.id, LK_EXCLUDE_SELF | LK_EXHAUSTIVE | LK_JOIN);
+	}
+	for (int r = 0; r <= deepest; r++)
+		for (unsigned c = 0; c < KAD_COLS; c++) {
+			if (c == ovl_id_digit(k->o->self.id, (unsigned)r))
+				continue;
+			struct kad_bucket *b = k->b[r][c];
+			if (now - k->lookup_us[r][c] < k->refresh_us)
+				continue;
+			if (b && b->n == k->k && now - b->heard_us < k->refresh_us)
+				continue;
+			kad_refresh_bucket(k, (unsigned)r, c);
+		}
+	/* Suspects get a ping; with PNS, unmeasured contacts and cache
+	 * entries of full buckets get one too (a few per bucket). */
+	for (unsigned r = 0; r < KAD_ROWS; r++)
+		for (unsigned c = 0; c < KAD_COLS; c++) {
+			struct kad_bucket *b = k->b[r][c];
+			if (!b)
+				continue;
+			struct ovl_node todo[2 * KAD_MAX_K];
+			size_t nt = 0;
+			for (unsigned i = 0; i < b->n; i++)
+				if ((b->c[i].fails || (k->o->p.pns && !b->c[i].rtt_us)) &&
+				    !b->c[i].pinging)
+					todo[nt++] = b->c[i].n;
+			if (k->o->p.pns && b->n == k->k) {
+				struct kad_contact *rc = kad_cache(k, b);
+				unsigned probes = 0;
+				for (unsigned i = b->nrep; i-- > 0 && probes < 2;)
+					if (!rc[i].rtt_us) {
+						todo[nt++] = rc[i].n;
+						probes++;
+					}
+			}
+			for (size_t i = 0; i < nt; i++)
+				kad_ping(k, &todo[i]);
+		}
+	k->tick = tr_timer_add(k->tr, kad_jitter(k, k->refresh_us), 0, kad_tick, k);
+}
+
+/* ------------------------------------------------------------------ */
+/* Backend operations */
+
+static int kad_create(struct ovl *o)
+{
+	struct kad *k = calloc(1, sizeof(*k));
+	if (!k)
+		return -ENOMEM;
+	k->o = o;
+	k->tr = o->tr;
+	k->rpc = o->rpc;
+	k->k = o->p.k ? o->p.k : 8;
+	if (k->k > KAD_MAX_K)
+		k->k = KAD_MAX_K;
+	k->alpha = o->p.alpha ? o->p.alpha : 3;
+	if (k->alpha > KAD_MAX_ALPHA)
+		k->alpha = KAD_MAX_ALPHA;
+	k->refresh_us = o->p.refresh_us ? o->p.refresh_us : 60000000;
+	k->ping_age_us = k->refresh_us / 2;
+	struct rpc_params rp;
+	rpc_params_default(&rp);
+	k->att_timeout_us = o->p.rpc_timeout_us ? o->p.rpc_timeout_us : rp.timeout_us;
+	if (!k->att_timeout_us)
+		k->att_timeout_us = 250000;
+	k->att_retries = o->p.rpc_retries >= 0 ? (unsigned)o->p.rpc_retries : rp.retries;
+	if (k->att_retries >= KAD_MAX_ATTEMPTS)
+		k->att_retries = KAD_MAX_ATTEMPTS - 1;
+	k->att_backoff = rp.backoff ? rp.backoff : 2;
+	uint64_t now = tr_now_us(k->tr);
+	for (unsigned r = 0; r < KAD_ROWS; r++)
+		for (unsigned c = 0; c < KAD_COLS; c++)
+			k->lookup_us[r][c] = now;
+	int err = rpc_register(o->rpc, RPC_OVL_KAD16, RPC_SVC_OVERLAY, o->p.vnode, kad_on_request, k);
+	if (err) {
+		free(k);
+		return err;
+	}
+	k->registered = true;
+	o->impl = k;
+	return 0;
+}
+
+static void kad_stop(struct kad *k)
+{
+	tr_timer_cancel(k->tr, k->tick);
+	k->tick = NULL;
+	while (k->pings) {
+		struct kad_ping *p = k->pings;
+		k->pings = p->next;
+		rpc_cancel(k->rpc, p->handle);
+		free(p);
+	}
+}
+
+static void kad_destroy(struct ovl *o)
+{
+	struct kad *k = o->impl;
+	if (!k)
+		return;
+	k->left = true;
+	kad_stop(k);
+	if (k->registered)
+		rpc_unregister(o->rpc, RPC_OVL_KAD16, RPC_SVC_OVERLAY, o->p.vnode);
+	while (k->lookups) {
+		struct kad_lookup *lk = k->lookups;
+		tr_timer_cancel(k->tr, lk->defer);
+		lk->defer = NULL;
+		lk->starting = false;
+		if (!lk->done) {
+			kad_lk_finish(lk, DDNS_ECANCELLED);
+		} else {
+			lk->status = DDNS_ECANCELLED;
+			kad_lk_unlink(lk);
+			kad_lk_complete(lk);
+		}
+	}
+	for (unsigned r = 0; r < KAD_ROWS; r++)
+		for (unsigned c = 0; c < KAD_COLS; c++)
+			free(k->b[r][c]);
+	free(k);
+	o->impl = NULL;
+}
+
+static int kad_join(struct ovl *o, const struct tr_addr *bootstrap)
+{
+	struct kad *k = o->impl;
+	k->left = false;
+	if (bootstrap) {
+		k->boot = *bootstrap;
+		k->have_boot = true;
+		struct ovl_node bn;
+		ovl_node_make(&bn, bootstrap, 0);
+		if (!ovl_id_eq(bn.id, o->self.id)) {
+			kad_learn(k, &bn, 0);
+			kad_maint_lookup(k, o->self.id, LK_EXCLUDE_SELF | LK_EXHAUSTIVE | LK_JOIN);
+		}
+	}
+	if (!k->tick)
+		k->tick = tr_timer_add(k->tr, kad_jitter(k, k->refresh_us), 0, kad_tick, k);
+	return k->tick ? 0 : -ENOMEM;
+}
+
+static void kad_leave(struct ovl *o)
+{
+	struct kad *k = o->impl;
+	k->left = true;
+	kad_stop(k);
+}
+
+static int kad_lookup(struct ovl *o, const uint8_t key[DDNS_ID_LEN],
+		      const struct ovl_lookup_opts *opts, ovl_lookup_cb cb, void *arg)
+{
+	struct kad *k = o->impl;
+	unsigned flags = LK_USER | (opts->want_value ? LK_WANT_VALUE : 0);
+	struct kad_lookup *lk = kad_lk_new(k, key, flags);
+	if (!lk)
+		return -ENOMEM;
+	lk->cb = cb;
+	lk->arg = arg;
+	if (opts->nreplicas)
+		lk->nrep = opts->nreplicas > OVL_MAX_REPLICAS ? OVL_MAX_REPLICAS : opts->nreplicas;
+	if (opts->want_value) {
+		if (opts->probe_len > KAD_MAX_PROBE) {
+			kad_lk_free(lk);
+			return DDNS_ETOOBIG;
+		}
+		if (opts->probe_len) {
+			lk->probe = malloc(opts->probe_len);
+			if (!lk->probe) {
+				kad_lk_free(lk);
+				return -ENOMEM;
+			}
+			memcpy(lk->probe, opts->probe, opts->probe_len);
+			lk->probe_len = opts->probe_len;
+		}
+		const uint8_t *val;
+		size_t vlen;
+		if (ovl_local_value(o, key, lk->probe, lk->probe_len, &val, &vlen)) {
+			/* The hook's buffer only lives until we return to the
+			 * event loop, and the report is deferred: copy. */
+			lk->value = malloc(vlen ? vlen : 1);
+			if (!lk->value) {
+				kad_lk_free(lk);
+				return -ENOMEM;
+			}
+			if (vlen)
+				memcpy(lk->value, val, vlen);
+			lk->value_len = vlen;
+			lk->value_found = true;
+			lk->value_from = o->self;
+		}
+	}
+	kad_lk_start(lk);
+	return 0;
+}
+
+static bool kad_responsible(struct ovl *o, const uint8_t key[DDNS_ID_LEN])
+{
+	struct kad *k = o->impl;
+	/* A contact closer to key than self shares at least as many leading
+	 * digits with self as key does, so only those rows need a look. */
+	unsigned d = ovl_id_common_digits(o->self.id, key);
+	for (unsigned r = d; r < KAD_ROWS; r++)
+		for (unsigned c = 0; c < KAD_COLS; c++) {
+			struct kad_bucket *b = k->b[r][c];
+			for (unsigned i = 0; b && i < b->n; i++)
+				if (!b->c[i].fails && ovl_id_xor_closer(key, b->c[i].n.id, o->self.id))
+					return false;
+		}
+	return true;
+}
+
+static size_t kad_replica_set(struct ovl *o, const uint8_t key[DDNS_ID_LEN], struct ovl_node *out,
+			      size_t max)
+{
+	struct kad *k = o->impl;
+	if (max == 0)
+		return 0;
+	out[0] = o->self;
+	return 1 + kad_closest(k, key, o->self.id, out + 1, max - 1);
+}
+
+static size_t kad_routing_nodes(struct ovl *o, struct ovl_node *out, size_t max)
+{
+	struct kad *k = o->impl;
+	size_t n = 0;
+	for (unsigned r = 0; r < KAD_ROWS; r++)
+		for (unsigned c = 0; c < KAD_COLS; c++) {
+			struct kad_bucket *b = k->b[r][c];
+			for (unsigned i = 0; b && i < b->n && n < max; i++)
+				out[n++] = b->c[i].n;
+		}
+	return n;
+}
+
+const struct ovl_ops kad16_ops = {
+	.name = "kad16",
+	.wire_id = RPC_OVL_KAD16,
+	.create = kad_create,
+	.destroy = kad_destroy,
+	.join = kad_join,
+	.leave = kad_leave,
+	.lookup = kad_lookup,
+	.responsible = kad_responsible,
+	.replica_set = kad_replica_set,
+	.routing_nodes = kad_routing_nodes,
+};

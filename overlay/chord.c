@@ -53,7 +53,7 @@
 #define CHORD_NEXT_CANDS 6     /* nodes in a NEXT answer */
 #define CHORD_POOL 48          /* candidates a lookup remembers */
 #define CHORD_MAX_QUERIES 64   /* requests per lookup before giving up */
-#define CHORD_STAB_CHAIN 4     /* immediate re-stabilisations per tick */
+#define CHORD_STAB_CHAIN 8     /* immediate re-stabilisations per tick */
 #define CHORD_MIN_MAINT_TIMEOUT 50000
 
 /* Message types (requests odd, their replies even). */
@@ -282,15 +282,18 @@ static void forget(struct chord *c, const uint8_t id[DDNS_ID_LEN])
 		ovl_notify_change(c->o);
 }
 
-/* Up to max known nodes in (self, key), closest preceding the key first. */
-static size_t closest_preceding(struct chord *c, const uint8_t key[DDNS_ID_LEN],
-				struct ovl_node *out, size_t max)
+/* Up to max known nodes in (self, key), closest preceding the key first:
+ * the fingers (classic Chord; successor[0] is finger 0), or the whole
+ * successor list as well when with_succ. */
+static size_t preceding_from(struct chord *c, const uint8_t key[DDNS_ID_LEN],
+			     struct ovl_node *out, size_t max, bool with_succ)
 {
 	uint8_t dist[CHORD_NEXT_CANDS * 2][DDNS_ID_LEN];
 	size_t n = 0;
 	if (max > CHORD_NEXT_CANDS * 2)
 		max = CHORD_NEXT_CANDS * 2;
-	for (unsigned k = 0; k < CHORD_FINGERS + c->nsucc; k++) {
+	size_t nsucc = with_succ ? c->nsucc : (c->nsucc ? 1 : 0);
+	for (unsigned k = 0; k < CHORD_FINGERS + nsucc; k++) {
 		const struct ovl_node *x;
 		if (k < CHORD_FINGERS) {
 			unsigned i = CHORD_FINGERS - 1 - k;
@@ -328,6 +331,17 @@ static size_t closest_preceding(struct chord *c, const uint8_t key[DDNS_ID_LEN],
 		n = last + 1;
 	}
 	return n;
+}
+
+/* Closest preceding nodes by the finger table; the successor list only
+ * when no finger precedes the key (fingers lost to failures). Using the
+ * whole list every time would shorten paths below Chord's (1/2) log2 N
+ * at the price of comparability with the paper. */
+static size_t closest_preceding(struct chord *c, const uint8_t key[DDNS_ID_LEN],
+				struct ovl_node *out, size_t max)
+{
+	size_t n = preceding_from(c, key, out, max, false);
+	return n ? n : preceding_from(c, key, out, max, true);
 }
 
 /* The successor list as a DONE answer: successors, then self when the list
@@ -802,7 +816,12 @@ static void serve_find(struct chord *c, const struct rpc_msg *req, const struct 
 	struct ovl_node list[CHORD_MAX_SUCC + 1];
 	size_t n;
 	uint8_t kind;
-	if (ovl_id_in_oc(key, c->o->self.id, succ0(c)->id)) {
+	if (c->nsucc == 0 && c->has_boot) {
+		/* joining (or cut off): we know no successor, and claiming the
+		 * whole ring would mislead the asker; say nothing useful */
+		kind = CHORD_ANS_NEXT;
+		n = 0;
+	} else if (ovl_id_in_oc(key, c->o->self.id, succ0(c)->id)) {
 		kind = CHORD_ANS_DONE;
 		n = done_list(c, list, CHORD_MAX_SUCC + 1);
 		if (n == 0) {

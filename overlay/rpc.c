@@ -243,6 +243,8 @@ struct rpc *rpc_new(struct tr *t, const struct rpc_params *p)
 			r->p.timeout_us = 250000;
 		if (!r->p.backoff)
 			r->p.backoff = 1;
+		if (!r->p.max_reassembly)
+			r->p.max_reassembly = 4u << 20;
 	}
 	r->window_us = retrans_window(&r->p);
 	if (r->window_us < RPC_DONE_MIN_TTL_US)

@@ -1,6 +1,23 @@
 /*
  * udp.h - the real-network transport backend: libevent and non-blocking UDP
  * sockets, IPv4 and IPv6.
+ *
+ * One endpoint is one socket bound to one address (an IPv6 socket is
+ * IPV6_V6ONLY, so v4 and v6 endpoints may share a port number). Datagrams of
+ * up to 64 KiB are received whole; a read event drains a bounded number of
+ * them so one busy socket cannot starve the loop. mtu is 65507 (the IPv4
+ * UDP maximum) for both families. now_us is CLOCK_MONOTONIC; random draws
+ * from getrandom() through a small pool. Sending to an address of the
+ * other family fails with -EAFNOSUPPORT; a full socket buffer counts as a
+ * lost datagram (send returns 0, send_errors is bumped).
+ *
+ * Bind a specific address rather than a wildcard: peers derive this node's
+ * id from the source address they observe (overlay/rpc.h), and tr->self is
+ * what this node claims.
+ *
+ * Lifetime: tr_free releases the socket and every timer; it must not be
+ * called from inside one of this endpoint's own callbacks (receive or
+ * timer). The event base must outlive the endpoint.
  */
 #ifndef DDNS_OVERLAY_UDP_H
 #define DDNS_OVERLAY_UDP_H
@@ -10,7 +27,9 @@
 struct event_base;
 
 /* Bind a UDP socket to addr (port 0 picks a free port; tr->self then holds
- * the real one) on base (borrowed). NULL and *err (-errno) on failure. */
+ * the real one) on base (borrowed). NULL and *err on failure: -ENOMEM,
+ * -EAFNOSUPPORT (bad family), or the socket's -errno (-EADDRINUSE,
+ * -EADDRNOTAVAIL, ...). err may be NULL. */
 struct tr *udp_tr_new(struct event_base *base, const struct tr_addr *addr, int *err);
 
 struct udp_tr_stats {
@@ -19,6 +38,7 @@ struct udp_tr_stats {
 	uint64_t send_errors;
 	uint64_t recv_truncated;  /* datagrams larger than the receive buffer */
 };
+/* Counters of an endpoint made by udp_tr_new (t must be one). */
 void udp_tr_get_stats(const struct tr *t, struct udp_tr_stats *out);
 
 #endif

@@ -33,7 +33,17 @@
 #include "common/log.h"
 #include "overlay/id.h"
 
-/* ---- wire format (docs/PROTOCOL.md) ---- */
+/* ---- wire format (docs/PROTOCOL.md, section 1) ----
+ *
+ *  0       2   3     4       5       6    7     8     9      10    12
+ *  +-------+---+-----+-------+-------+----+-----+-----+------+-----+--------
+ *  | magic |ver|flags|overlay|service|type|src_v|dst_v|family| port| ip (16)
+ *  +-------+---+-----+-------+-------+----+-----+-----+------+-----+--------
+ *  28            36                56          58          60          64
+ *  +-------------+-----------------+-----------+-----------+-----------+----
+ *  | txid (8)    | sender id (20)  | frag index| frag count| total len | ...
+ *  +-------------+-----------------+-----------+-----------+-----------+----
+ */
 #define RPC_MAGIC 0xDD4Eu
 #define RPC_VERSION 1
 #define RPC_HDR_LEN 64

@@ -1076,6 +1076,82 @@ START_TEST(free_inside_callbacks_is_deferred)
 }
 END_TEST
 
+/* Many calls in flight at once, in both directions: each reply reaches the
+ * call it answers (payloads carry the call's number). */
+struct many {
+	unsigned done, bad;
+};
+
+struct one_call {
+	struct many *m;
+	uint32_t n;
+};
+
+static void many_reply(void *arg, int status, const struct rpc_msg *reply)
+{
+	struct one_call *c = arg;
+	c->m->done++;
+	uint32_t got = 0;
+	if (status == 0 && reply->len == 4)
+		got = (uint32_t)reply->payload[0] << 24 | (uint32_t)reply->payload[1] << 16 |
+		      (uint32_t)reply->payload[2] << 8 | reply->payload[3];
+	if (status != 0 || reply->len != 4 || got != c->n)
+		c->m->bad++;
+}
+
+struct many_goal {
+	struct many *m;
+	unsigned want;
+};
+
+static bool many_done(void *arg)
+{
+	struct many_goal *g = arg;
+	return g->m->done >= g->want;
+}
+
+START_TEST(many_concurrent_calls_match_their_replies)
+{
+	enum { N = 400 };
+	struct event_base *base = event_base_new();
+	struct ep a, b;
+	ep_open(base, "127.0.0.1:0", NULL, &a);
+	ep_open(base, "127.0.0.1:0", NULL, &b);
+	struct server sa = {.e = &a}, sb = {.e = &b};
+	ck_assert_int_eq(rpc_register(a.r, RPC_OVL_KAD16, RPC_SVC_DHT, 0, echo_handler, &sa), 0);
+	ck_assert_int_eq(rpc_register(b.r, RPC_OVL_KAD16, RPC_SVC_DHT, 0, echo_handler, &sb), 0);
+	struct many m = {0};
+	struct one_call *calls = calloc(2 * N, sizeof(*calls));
+	for (uint32_t i = 0; i < 2 * N; i++) {
+		struct ep *from = i % 2 ? &a : &b, *to = i % 2 ? &b : &a;
+		uint8_t pl[4] = {(uint8_t)(i >> 24), (uint8_t)(i >> 16), (uint8_t)(i >> 8), (uint8_t)i};
+		calls[i].m = &m;
+		calls[i].n = i;
+		struct rpc_call c = {.to = *tr_self(to->t),
+				     .overlay = RPC_OVL_KAD16,
+				     .service = RPC_SVC_DHT,
+				     .payload = pl,
+				     .len = 4,
+				     .retries = -1};
+		ck_assert_int_eq(rpc_call(from->r, &c, many_reply, &calls[i], NULL), 0);
+	}
+	struct many_goal g = {&m, 2 * N};
+	ck_assert(loop_until(base, many_done, &g, 10000));
+	ck_assert_uint_eq(m.done, 2 * N);
+	ck_assert_uint_eq(m.bad, 0);
+	ck_assert_uint_eq(sa.handled, N);
+	ck_assert_uint_eq(sb.handled, N);
+	struct rpc_stats st = stats_of(&a);
+	ck_assert_uint_eq(st.calls, N);
+	ck_assert_uint_eq(st.replies_ok, N);
+	ck_assert_uint_eq(st.requests_in, N);
+	free(calls);
+	ep_close(&a);
+	ep_close(&b);
+	event_base_free(base);
+}
+END_TEST
+
 static Suite *rpc_suite(void)
 {
 	Suite *s = suite_create("rpc");
@@ -1089,6 +1165,7 @@ static Suite *rpc_suite(void)
 	tcase_add_test(tc, too_big_is_refused);
 	tcase_add_test(tc, reply_later_from_a_timer);
 	tcase_add_test(tc, register_is_exclusive_and_unregister_drops);
+	tcase_add_test(tc, many_concurrent_calls_match_their_replies);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("wire");
 	tcase_set_timeout(tc, 30);

@@ -14,5 +14,9 @@ struct ddns_command {
 };
 
 int ddns_cmd_sim(int argc, char **argv);
+int ddns_cmd_keygen(int argc, char **argv);
+int ddns_cmd_sign(int argc, char **argv);
+int ddns_cmd_delegate(int argc, char **argv);
+int ddns_cmd_verify(int argc, char **argv);
 
 #endif

@@ -8,6 +8,10 @@
 
 static const struct ddns_command commands[] = {
 	{"sim", "run the protocol code under the network simulator", ddns_cmd_sim},
+	{"keygen", "make a DNSSEC key pair (BIND key files)", ddns_cmd_keygen},
+	{"sign", "sign a zone file (NSEC chain and RRSIGs)", ddns_cmd_sign},
+	{"delegate", "make a child's DS RRset signed by the parent key", ddns_cmd_delegate},
+	{"verify", "validate signed zone files from a trust anchor", ddns_cmd_verify},
 };
 
 static void usage(FILE *fp)

@@ -8,6 +8,7 @@
  */
 #include "dns/dnssec.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -526,6 +527,30 @@ int dnssec_check_window(uint32_t inception, uint32_t expiration, uint32_t now)
 	if ((int32_t)(inception - now) > 0)
 		return DDNS_ENOTYET;
 	return 0;
+}
+
+int dnssec_time_parse(const char *s, uint32_t now, uint32_t *out)
+{
+	const char *p = s;
+	if (strncmp(p, "now", 3) == 0) {
+		p += 3;
+		if (*p == '\0') {
+			*out = now;
+			return 0;
+		}
+	}
+	if ((*p == '+' || *p == '-') && p[1] >= '0' && p[1] <= '9') {
+		char *end;
+		errno = 0;
+		unsigned long long n = strtoull(p + 1, &end, 10);
+		if (*end || errno || n > 0xffffffffull)
+			return DDNS_EMALFORMED;
+		*out = *p == '+' ? now + (uint32_t)n : now - (uint32_t)n;
+		return 0;
+	}
+	if (p != s)
+		return DDNS_EMALFORMED;
+	return dns_time_from_text(s, strlen(s), out) ? DDNS_EMALFORMED : 0;
 }
 
 /* One RR of a set in canonical form, for sorting (RFC 4034 §6.3). */

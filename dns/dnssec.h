@@ -145,6 +145,13 @@ int dnssec_check_window(uint32_t inception, uint32_t expiration,
 			uint32_t now) DDNS_WUR;
 
 /*
+ * Parse a signature time as tools take it: "YYYYMMDDHHMMSS" (UTC), seconds
+ * since the epoch, or relative to now: "now", "now+N", "+N", "now-N", "-N"
+ * (N seconds). Returns 0 or DDNS_EMALFORMED.
+ */
+int dnssec_time_parse(const char *s, uint32_t now, uint32_t *out) DDNS_WUR;
+
+/*
  * The data an RRSIG covers (RFC 4034 §3.1.8.1): RRSIG RDATA without the
  * signature (signer lowercased) followed by the RRset in canonical form and
  * order, duplicates removed, owner replaced by the wildcard when the RRSIG

@@ -393,7 +393,8 @@ static int zone_keys(struct dnssec_validator *v, const struct dns_name *zone,
 	nstr(zone, zb, sizeof(zb));
 
 	int rc = 0;
-	size_t klo, khi, nsig = 0, nentry = 0, nds = 0;
+	size_t klo, khi, nsig = 0, nentry = 0, nds = 0, nall = 0;
+	size_t owned_entries = 0;
 	const struct dns_rr **sigs = NULL;
 	const struct dns_rr **ds = NULL;
 	struct dnssec_key **all = NULL, **entry = NULL;
@@ -417,7 +418,6 @@ static int zone_keys(struct dnssec_validator *v, const struct dns_name *zone,
 		rc = -ENOMEM;
 		goto out;
 	}
-	size_t nall = 0;
 	for (size_t i = klo; i < khi; i++) {
 		struct dnssec_key *k;
 		if (dnssec_key_from_dnskey(zone, v->pool.rr[i].rdata,
@@ -443,7 +443,7 @@ static int zone_keys(struct dnssec_validator *v, const struct dns_name *zone,
 	}
 	/* entry[] may hold keys we own (from DNSKEY anchors, before this
 	 * point) and borrowed pointers into all[] (from DS matches below). */
-	size_t owned_entries = nentry;
+	owned_entries = nentry;
 	const struct dns_rr **pds = NULL;
 	size_t npds = 0;
 	if (!anchored) {

@@ -33,6 +33,8 @@
 /* Services: who inside a node handles the message. */
 #define RPC_SVC_OVERLAY 0
 #define RPC_SVC_DHT 1
+/* Clients of a node (ddns publish/lookup): requests to vnode 0 of overlay RPC_OVL_NONE. */
+#define RPC_SVC_CLIENT 2
 
 /* Largest message payload the RPC layer carries (fragmented as needed). */
 #define RPC_MAX_PAYLOAD (96 * 1024)

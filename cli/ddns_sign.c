@@ -208,7 +208,12 @@ int ddns_cmd_sign(int argc, char **argv)
 	const struct dns_rr *soa = NULL;
 	for (size_t i = 0; i < st.zone.n; i++)
 		if (st.zone.rr[i].type == DNS_T_SOA) {
-			if (soa) {
+			/* AXFR output repeats the SOA at the end: same one. */
+			if (soa && (soa->rdlen != st.zone.rr[i].rdlen ||
+				    memcmp(soa->rdata, st.zone.rr[i].rdata,
+					   soa->rdlen) != 0 ||
+				    !dns_name_equal(&soa->owner,
+						    &st.zone.rr[i].owner))) {
 				fprintf(stderr, "ddns sign: %s: more than one SOA\n",
 					zonefile);
 				goto out;

@@ -226,10 +226,10 @@ static int validate_set(struct dnssec_validator *v, const struct dns_rr *rrs,
 	char nb[DNS_NAME_STR_MAX], sb[DNS_NAME_STR_MAX], tb[DNS_MNEMONIC_MAX];
 	const struct dns_name *owner = &rrs[0].owner;
 	uint16_t type = rrs[0].type;
+	const char *ts = tstr(type, tb);
 	nstr(owner, nb, sizeof(nb));
-	tstr(type, tb);
 	if (ns == 0) {
-		why_set(why, whylen, "%s %s: no RRSIG (missing link)", nb, tb);
+		why_set(why, whylen, "%s %s: no RRSIG (missing link)", nb, ts);
 		return DDNS_ENOCHAIN;
 	}
 	int best = 0;
@@ -240,7 +240,7 @@ static int validate_set(struct dnssec_validator *v, const struct dns_rr *rrs,
 		struct dnssec_rrsig rs;
 		if (dnssec_rrsig_parse(sigs[i]->rdata, sigs[i]->rdlen, &rs)) {
 			rc = DDNS_EMALFORMED;
-			why_set(w, sizeof(w), "%s %s: malformed RRSIG", nb, tb);
+			why_set(w, sizeof(w), "%s %s: malformed RRSIG", nb, ts);
 			goto next;
 		}
 		nstr(&rs.signer, sb, sizeof(sb));
@@ -250,7 +250,7 @@ static int validate_set(struct dnssec_validator *v, const struct dns_rr *rrs,
 		    (type == DNS_T_DS && dns_name_equal(owner, &rs.signer))) {
 			rc = DDNS_EOUTOFZONE;
 			why_set(w, sizeof(w),
-				"%s %s: name outside signer %s's zone", nb, tb,
+				"%s %s: name outside signer %s's zone", nb, ts,
 				sb);
 			goto next;
 		}
@@ -267,7 +267,7 @@ static int validate_set(struct dnssec_validator *v, const struct dns_rr *rrs,
 				rc = DDNS_EOUTOFZONE;
 				why_set(w, sizeof(w),
 					"%s %s: signer %s is not authoritative below zone cut %s",
-					nb, tb, sb, cb);
+					nb, ts, sb, cb);
 			}
 			goto next;
 		}
@@ -286,7 +286,7 @@ static int validate_set(struct dnssec_validator *v, const struct dns_rr *rrs,
 		rc = DDNS_ENOKEY;
 		why_set(w, sizeof(w),
 			"%s %s: no key with tag %u algorithm %u in %s DNSKEY",
-			nb, tb, rs.key_tag, rs.alg, sb);
+			nb, ts, rs.key_tag, rs.alg, sb);
 		for (size_t k = 0; k < nkeys; k++) {
 			if (dnssec_key_tag(keys[k]) != rs.key_tag ||
 			    dnssec_key_alg(keys[k]) != rs.alg)
@@ -302,24 +302,24 @@ static int validate_set(struct dnssec_validator *v, const struct dns_rr *rrs,
 				case DDNS_EEXPIRED:
 					why_set(w, sizeof(w),
 						"%s %s: RRSIG by %s/%u expired at %s",
-						nb, tb, sb, rs.key_tag,
+						nb, ts, sb, rs.key_tag,
 						dns_time_to_str(rs.expiration, t1));
 					break;
 				case DDNS_ENOTYET:
 					why_set(w, sizeof(w),
 						"%s %s: RRSIG by %s/%u not valid before %s",
-						nb, tb, sb, rs.key_tag,
+						nb, ts, sb, rs.key_tag,
 						dns_time_to_str(rs.inception, t2));
 					break;
 				case DDNS_EBOGUS:
 					why_set(w, sizeof(w),
 						"%s %s: bogus signature by %s/%u",
-						nb, tb, sb, rs.key_tag);
+						nb, ts, sb, rs.key_tag);
 					break;
 				default:
 					why_set(w, sizeof(w),
 						"%s %s: RRSIG by %s/%u: %s", nb,
-						tb, sb, rs.key_tag,
+						ts, sb, rs.key_tag,
 						ddns_strerror(r));
 				}
 			}

@@ -938,8 +938,6 @@ int dns_rdata_from_tokens(uint16_t type, const struct dns_token *tok,
 	if (ntok >= 1 && !tok[0].quoted && tok[0].len == 2 &&
 	    tok[0].s[0] == '\\' && tok[0].s[1] == '#') {
 		rc = generic_from_tokens(tok, ntok, out);
-		if (rc == 0 && d)
-			rc = dns_rdata_check(type, out->p + before, out->len - before);
 		goto out;
 	}
 	if (!d) {
@@ -1102,6 +1100,11 @@ out:
 		rc = -ENOMEM;
 	if (rc == 0 && out->len - before > 65535)
 		rc = DDNS_ETOOBIG;
+	/* Whatever the input form, the result must be valid for the type
+	 * (RFC 3597 input of a known type, CAA tag characters, ...). */
+	if (rc == 0 && d &&
+	    dns_rdata_check(type, out->p ? out->p + before : NULL, out->len - before))
+		rc = DDNS_EMALFORMED;
 	if (rc != 0 && !out->err)
 		out->len = before;
 	return rc;

@@ -70,6 +70,12 @@ static int read_file(const char *path, char **buf, size_t *len)
 	}
 	for (;;) {
 		if (n == cap) {
+			/* XXX: a fixed bound (1 GiB) keeps "$INCLUDE /dev/zero"
+			 * from eating all memory; real zones are far smaller. */
+			if (cap >= ((size_t)1 << 30)) {
+				rc = -EFBIG;
+				goto out;
+			}
 			char *nb = realloc(b, cap * 2);
 			if (!nb) {
 				rc = -ENOMEM;

@@ -199,6 +199,7 @@ START_TEST(message_of_64k)
 	ck_assert_int_eq(dns_msg_parse(&p, w.p, w.len), 0);
 	size_t got = p.sec[DNS_S_ANSWER].n;
 	ck_assert_uint_gt(got, 1500);
+	printf("64 KiB message: %d octets, %zu of 3000 RRs, TC set\n", len, got);
 	for (size_t i = 0; i < got; i++)
 		ck_assert(dns_name_equal(&p.sec[DNS_S_ANSWER].rr[i].owner,
 					 &m.sec[DNS_S_ANSWER].rr[i].owner));

@@ -1073,17 +1073,21 @@ int dns_rdata_from_tokens(uint16_t type, const struct dns_token *tok,
 			break;
 		}
 		case F_BITMAP: {
-			uint16_t tl[1024];
-			size_t nt = 0;
-			for (; i < ntok; i++) {
-				if (nt == sizeof(tl) / sizeof(tl[0]) ||
-				    dns_type_from_text(tok[i].s, tok[i].len, &tl[nt])) {
+			size_t nt = ntok - i;
+			uint16_t *tl = malloc((nt ? nt : 1) * sizeof(*tl));
+			if (!tl) {
+				rc = -ENOMEM;
+				goto out;
+			}
+			for (size_t k2 = 0; k2 < nt; k2++, i++)
+				if (dns_type_from_text(tok[i].s, tok[i].len, &tl[k2])) {
+					free(tl);
 					rc = DDNS_EMALFORMED;
 					goto out;
 				}
-				nt++;
-			}
-			if ((rc = dns_typebitmap_encode(tl, nt, out)))
+			rc = dns_typebitmap_encode(tl, nt, out);
+			free(tl);
+			if (rc)
 				goto out;
 			break;
 		}

@@ -294,6 +294,24 @@ START_TEST(times_and_codecs)
 	ck_assert(dns_typebitmap_has(w.p, w.len, 1234));
 	ck_assert(!dns_typebitmap_has(w.p, w.len, DNS_T_NS));
 	ck_assert(!dns_typebitmap_has(w.p, w.len, 65535));
+
+	/* An NSEC with 1,500 types survives text and back. */
+	uint16_t many[1500];
+	for (int i = 0; i < 1500; i++)
+		many[i] = (uint16_t)(i + 1);
+	w.len = 0;
+	ck_assert(ddns_wbuf_put(&w, "\1a\0", 3));
+	ck_assert_int_eq(dns_typebitmap_encode(many, 1500, &w), 0);
+	struct ddns_wbuf txt, back;
+	ddns_wbuf_init(&txt, 0);
+	ddns_wbuf_init(&back, 0);
+	ck_assert_int_eq(dns_rdata_to_text(DNS_T_NSEC, w.p, w.len, &txt), 0);
+	ck_assert(ddns_wbuf_u8(&txt, 0));
+	ck_assert_int_eq(dns_rdata_from_str(DNS_T_NSEC, (char *)txt.p, NULL, &back), 0);
+	ck_assert_uint_eq(back.len, w.len);
+	ck_assert_mem_eq(back.p, w.p, w.len);
+	ddns_wbuf_free(&txt);
+	ddns_wbuf_free(&back);
 	ddns_wbuf_free(&w);
 }
 END_TEST

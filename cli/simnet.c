@@ -25,6 +25,8 @@ struct simnode {
 	struct tr *tr;
 	struct rpc *rpc;
 	struct ovl *ovl;
+	struct dht *dht;
+	uint64_t served_before_crash;
 	uint8_t id[DDNS_ID_LEN];
 	bool alive;
 };
@@ -49,6 +51,7 @@ void simnet_params_default(struct simnet_params *p)
 	p->seed = 1;
 	p->join_gap_us = 200000;
 	p->settle_us = 60000000;
+	dht_params_default(&p->dht);
 }
 
 struct simnet *simnet_new(const struct simnet_params *p)
@@ -76,6 +79,7 @@ void simnet_free(struct simnet *n)
 	if (!n)
 		return;
 	for (size_t i = 0; i < n->n; i++) {
+		dht_free(n->nodes[i].dht);
 		ovl_free(n->nodes[i].ovl);
 		rpc_free(n->nodes[i].rpc);
 	}
@@ -91,7 +95,7 @@ static struct tr_addr node_addr(size_t i)
 	return tr_addr_v4((10u << 24) | (x & 0xffffff), 4000);
 }
 
-static size_t random_live(struct simnet *n)
+size_t simnet_random_live(struct simnet *n)
 {
 	/* The network is mostly live: rejection sampling terminates fast. */
 	for (;;) {
@@ -127,10 +131,21 @@ int simnet_add(struct simnet *n)
 		return -ENOMEM;
 	}
 	memcpy(sn->id, ovl_self(sn->ovl)->id, DDNS_ID_LEN);
+	if (n->p.validate) {
+		int derr = 0;
+		sn->dht = dht_new(sn->ovl, &n->p.dht, n->p.validate, n->p.validate_arg, &derr);
+		if (!sn->dht) {
+			ovl_free(sn->ovl);
+			rpc_free(sn->rpc);
+			sn->ovl = NULL;
+			sn->rpc = NULL;
+			return derr ? derr : -ENOMEM;
+		}
+	}
 	const struct tr_addr *boot = NULL;
 	struct tr_addr ba;
 	if (n->live > 0) {
-		ba = *tr_self(n->nodes[random_live(n)].tr);
+		ba = *tr_self(n->nodes[simnet_random_live(n)].tr);
 		boot = &ba;
 	}
 	int err = ovl_join(sn->ovl, boot);
@@ -161,6 +176,16 @@ void simnet_run(struct simnet *n, uint64_t dur_us)
 size_t simnet_size(const struct simnet *n) { return n->n; }
 size_t simnet_live(const struct simnet *n) { return n->live; }
 struct ovl *simnet_ovl(struct simnet *n, size_t i) { return n->nodes[i].alive ? n->nodes[i].ovl : NULL; }
+struct dht *simnet_dht(struct simnet *n, size_t i) { return n->nodes[i].alive ? n->nodes[i].dht : NULL; }
+
+uint64_t simnet_requests_served(struct simnet *n, size_t i)
+{
+	if (!n->nodes[i].alive)
+		return n->nodes[i].served_before_crash;
+	struct rpc_stats st;
+	rpc_get_stats(n->nodes[i].rpc, &st);
+	return st.requests_in;
+}
 struct tr *simnet_tr(struct simnet *n, size_t i) { return n->nodes[i].tr; }
 bool simnet_alive(const struct simnet *n, size_t i) { return n->nodes[i].alive; }
 struct sim *simnet_sim(struct simnet *n) { return n->sim; }
@@ -170,7 +195,10 @@ void simnet_crash(struct simnet *n, size_t i)
 	struct simnode *sn = &n->nodes[i];
 	if (!sn->alive)
 		return;
+	sn->served_before_crash = simnet_requests_served(n, i);
 	sim_node_crash(sn->tr);
+	dht_free(sn->dht);
+	sn->dht = NULL;
 	ovl_free(sn->ovl);
 	rpc_free(sn->rpc);
 	sn->ovl = NULL;
@@ -184,7 +212,7 @@ size_t simnet_crash_fraction(struct simnet *n, double frac)
 {
 	size_t want = (size_t)(frac * (double)n->live + 0.5);
 	for (size_t k = 0; k < want; k++)
-		simnet_crash(n, random_live(n));
+		simnet_crash(n, simnet_random_live(n));
 	return want;
 }
 
@@ -336,7 +364,7 @@ static void start_lookup(struct lookup_run *run)
 			uint64_t v = ddns_rng_next(sim_rng(n->sim));
 			memcpy(key + i, &v, DDNS_ID_LEN - i < 8 ? DDNS_ID_LEN - i : 8);
 		}
-		struct ovl *o = n->nodes[random_live(n)].ovl;
+		struct ovl *o = n->nodes[simnet_random_live(n)].ovl;
 		if (ovl_lookup(o, key, NULL, lookup_done, c) != 0) {
 			free(c);
 			run->err = -ENOMEM;

@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "common/stats.h"
+#include "dht/dht.h"
 #include "overlay/overlay.h"
 #include "overlay/sim.h"
 
@@ -30,6 +31,11 @@ struct simnet_params {
 	struct sim_latency *latency; /* borrowed; NULL: constant 10 ms one way */
 	uint64_t join_gap_us;        /* virtual time between joins (default 200 ms) */
 	uint64_t settle_us;          /* stabilisation after building (default 60 s) */
+	/* With validate set, every node also runs a DHT instance (dht/dht.h)
+	 * with these parameters and this validation hook. */
+	dht_validate_cb validate;
+	void *validate_arg;
+	struct dht_params dht;
 };
 
 void simnet_params_default(struct simnet_params *p);
@@ -49,11 +55,16 @@ void simnet_run(struct simnet *n, uint64_t dur_us);
 size_t simnet_size(const struct simnet *n);          /* nodes ever added */
 size_t simnet_live(const struct simnet *n);          /* nodes not crashed */
 struct ovl *simnet_ovl(struct simnet *n, size_t i);  /* NULL when crashed */
+struct dht *simnet_dht(struct simnet *n, size_t i);  /* NULL when crashed or no DHT */
+/* A random live node (the world PRNG draws it). */
+size_t simnet_random_live(struct simnet *n);
+/* Requests node i's RPC layer has answered so far (0 when crashed). */
+uint64_t simnet_requests_served(struct simnet *n, size_t i);
 struct tr *simnet_tr(struct simnet *n, size_t i);
 bool simnet_alive(const struct simnet *n, size_t i);
 struct sim *simnet_sim(struct simnet *n);
 
-/* Crash node i (its overlay instance is freed without notice). */
+/* Crash node i (its DHT and overlay instances are freed without notice). */
 void simnet_crash(struct simnet *n, size_t i);
 /* Crash round(frac * live) random live nodes at once. Returns how many. */
 size_t simnet_crash_fraction(struct simnet *n, double frac);

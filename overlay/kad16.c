@@ -121,12 +121,14 @@ enum {
 	LK_EXHAUSTIVE = 4,   /* wait for the k closest to answer */
 	LK_JOIN = 8,         /* refresh far buckets when done */
 	LK_WANT_VALUE = 16,
+	LK_RANGE = 32,       /* refresh: every candidate in the bucket's range must answer */
 };
 
 struct kad_lookup {
 	struct kad *kad;
 	uint8_t key[DDNS_ID_LEN];
 	unsigned flags;
+	unsigned range_digits; /* LK_RANGE: in range = shares this many digits with key */
 	uint8_t *probe;
 	size_t probe_len;
 	unsigned nrep;
@@ -254,28 +256,41 @@ static void kad_sorted_add(struct ovl_node *a, size_t *len, size_t cap,
 		(*len)++;
 }
 
+static void kad_closest_scan(const struct kad_contact *c, unsigned n, uint64_t fresh_after,
+			     const uint8_t target[DDNS_ID_LEN], const uint8_t *skip,
+			     struct ovl_node *out, size_t *len, size_t max)
+{
+	for (unsigned i = 0; i < n; i++) {
+		if (c[i].fails || c[i].seen_us < fresh_after)
+			continue;
+		if (skip && ovl_id_eq(c[i].n.id, skip))
+			continue;
+		if (*len == max && !ovl_id_xor_closer(target, c[i].n.id, out[*len - 1].id))
+			continue;
+		kad_sorted_add(out, len, max, target, &c[i].n);
+	}
+}
+
 /* The (at most) max live contacts closest to target, closest first,
- * excluding id `skip` (may be NULL). */
+ * excluding id `skip` (may be NULL). Replacement-cache entries heard from
+ * within the last refresh period count too: a full bucket far from us may
+ * hold fewer nodes than the ones nearest some key (replica sets, FIND_NODE
+ * answers), and they are verified senders like any contact. */
 static size_t kad_closest(struct kad *k, const uint8_t target[DDNS_ID_LEN],
 			  const uint8_t *skip, struct ovl_node *out, size_t max)
 {
 	size_t n = 0;
 	if (max == 0)
 		return 0;
+	uint64_t now = kad_now(k);
+	uint64_t fresh = now > k->refresh_us ? now - k->refresh_us : 0;
 	for (unsigned r = 0; r < KAD_ROWS; r++)
 		for (unsigned c = 0; c < KAD_COLS; c++) {
 			struct kad_bucket *b = k->b[r][c];
 			if (!b)
 				continue;
-			for (unsigned i = 0; i < b->n; i++) {
-				if (b->c[i].fails)
-					continue;
-				if (skip && ovl_id_eq(b->c[i].n.id, skip))
-					continue;
-				if (n == max && !ovl_id_xor_closer(target, b->c[i].n.id, out[n - 1].id))
-					continue;
-				kad_sorted_add(out, &n, max, target, &b->c[i].n);
-			}
+			kad_closest_scan(b->c, b->n, 0, target, skip, out, &n, max);
+			kad_closest_scan(kad_cache(k, b), b->nrep, fresh, target, skip, out, &n, max);
 		}
 	return n;
 }
@@ -832,28 +847,32 @@ static void kad_lk_step(struct kad_lookup *lk, unsigned round)
 	struct kad *k = lk->kad;
 	if (lk->done)
 		return;
-	if (lk->flags & LK_EXHAUSTIVE) {
+	if (lk->flags & (LK_EXHAUSTIVE | LK_RANGE)) {
+		/* The window: the k closest live candidates; with LK_RANGE it
+		 * ends at (and includes) the first one outside the bucket's
+		 * range, whose answer would reveal any in-range node it knows.
+		 * Done when the whole window has answered. */
 		unsigned live = 0;
 		bool all_answered = true;
+		size_t end = 0;
 		for (size_t i = 0; i < lk->nc && live < k->k; i++) {
+			end = i + 1;
 			if (lk->c[i].st == CS_FAILED)
 				continue;
 			live++;
 			if (lk->c[i].st != CS_ANSWERED)
 				all_answered = false;
+			if ((lk->flags & LK_RANGE) &&
+			    ovl_id_common_digits(lk->c[i].n.id, lk->key) < lk->range_digits)
+				break;
 		}
 		if (all_answered) {
 			kad_lk_finish(lk, live ? 0 : DDNS_ETIMEDOUT);
 			return;
 		}
-		live = 0;
-		for (size_t i = 0; i < lk->nc && live < k->k && lk->inflight < k->alpha; i++) {
-			if (lk->c[i].st == CS_FAILED)
-				continue;
-			live++;
+		for (size_t i = 0; i < end && lk->inflight < k->alpha; i++)
 			if (lk->c[i].st == CS_NEW)
 				kad_lk_send(lk, &lk->c[i], round);
-		}
 	} else {
 		size_t best = 0;
 		while (best < lk->nc && lk->c[best].st == CS_FAILED)
@@ -1036,7 +1055,11 @@ static void kad_refresh_bucket(struct kad *k, unsigned row, unsigned col)
 	for (unsigned d = 0; d < row; d++)
 		kad_id_set_digit(id, d, ovl_id_digit(k->o->self.id, d));
 	kad_id_set_digit(id, row, col);
-	kad_maint_lookup(k, id, LK_EXCLUDE_SELF);
+	struct kad_lookup *lk = kad_lk_new(k, id, LK_EXCLUDE_SELF | LK_RANGE);
+	if (!lk)
+		return;
+	lk->range_digits = row + 1;
+	kad_lk_start(lk);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1152,6 +1175,9 @@ static void kad_tick(void *arg)
 			struct kad_bucket *b = k->b[r][c];
 			if (now - k->lookup_us[r][c] < k->refresh_us)
 				continue;
+			/* Liveness by use: a full bucket we heard from lately
+			 * needs nothing. A bucket with room is explored again:
+			 * a newcomer in its range need not have contacted us. */
 			if (b && b->n == k->k && now - b->heard_us < k->refresh_us)
 				continue;
 			kad_refresh_bucket(k, (unsigned)r, c);

@@ -101,9 +101,10 @@ struct gw *gw_new(struct event_base *base, const struct gw_params *p, int *err);
 
 /*
  * Close the sockets and free the gateway. Queries still waiting for the DHT
- * are abandoned: their answer callbacks are not called; the DHT lookups
- * complete later and are discarded (the DHTs may be freed before or after
- * the gateway). NULL is a no-op.
+ * are abandoned: their answer callbacks run with pkt NULL (dropped) before
+ * this returns; the DHT lookups complete later and are discarded (the DHTs
+ * may be freed before or after the gateway). Not from inside an answer
+ * callback. NULL is a no-op.
  */
 void gw_free(struct gw *g);
 
@@ -114,7 +115,7 @@ uint16_t gw_port(const struct gw *g);
 /*
  * The answer to one query: pkt (len bytes) is borrowed until the callback
  * returns; pkt NULL (len 0) means the query was dropped (garbage, a
- * response, overload).
+ * response, or the gateway was freed first).
  */
 typedef void (*gw_answer_cb)(void *arg, const uint8_t *pkt, size_t len);
 
@@ -162,7 +163,8 @@ struct gw_stats {
 	uint64_t queries;        /* parsed queries, all classes (stats queries included) */
 	uint64_t queries_udp, queries_tcp;
 	uint64_t queries_in, queries_ch;
-	uint64_t dropped;        /* garbage, responses, overload */
+	uint64_t dropped;        /* garbage, responses (no answer sent) */
+	uint64_t overload;       /* SERVFAIL because max_pending queries were waiting */
 	uint64_t rcodes[6];      /* answers by rcode 0..5 (NOERROR .. REFUSED) */
 	uint64_t badvers;
 	uint64_t truncated;      /* UDP answers sent with TC */

@@ -1,0 +1,435 @@
+/*
+ * gw_net.c - the gateway's sockets: UDP and TCP on the same ADDR:PORT, on
+ * a libevent base.
+ *
+ * UDP: each datagram is one query; the answer goes back to the sender from
+ * the same socket. Reads are batched (at most UDP_BATCH per wake-up) so a
+ * flood cannot starve the DHT's own events on the same loop.
+ *
+ * TCP (RFC 7766): messages framed by a two-octet length (§8), several
+ * queries per connection, answered in whatever order they complete (§6.2.1.1,
+ * each answer carries its query's ID). Bounded: at most tcp_max_conns
+ * connections (more are closed at once), at most tcp_max_pending unanswered
+ * queries per connection (reading pauses beyond that, or while the output
+ * buffer is over OUT_MAX because the client does not read), and a
+ * connection with nothing pending is closed after tcp_idle_ms without a new
+ * query (§6.2.3). A zero-length message is a protocol error and closes the
+ * connection.
+ *
+ * Lifetime: a request (struct net_req) lives from a received query until its
+ * answer callback; a TCP request points to its connection until either
+ * ends. Closing a connection detaches its requests, so late answers are
+ * simply discarded.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <event2/util.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <utlist.h>
+
+#include "common/log.h"
+#include "dns/gw_internal.h"
+#include "dns/msg.h"
+
+#define UDP_BATCH 64
+#define OUT_MAX (256 * 1024)
+#define UDP_RECV_MAX 65535
+
+struct net_conn;
+
+struct net_req {
+	struct gw_net *net;          /* UDP: the sockets (NULL after gw_net_stop) */
+	struct net_conn *c;          /* TCP: the connection, NULL once it closed */
+	struct net_req *next, *prev; /* c->reqs */
+	struct sockaddr_storage from;
+	socklen_t fromlen;
+};
+
+struct net_conn {
+	struct gw_net *net;
+	struct bufferevent *bev;
+	struct event *idle;
+	struct net_req *reqs;
+	unsigned pending;
+	bool eof, paused;
+	struct net_conn *next, *prev;
+};
+
+struct gw_net {
+	struct gw *g;
+	struct event_base *base;
+	evutil_socket_t udp_fd;
+	struct event *udp_ev;
+	struct evconnlistener *lis;
+	struct net_conn *conns;
+	struct net_req *udp_reqs;    /* outstanding UDP requests */
+	uint16_t port;
+	uint64_t conns_total, conns_refused, conns_open;
+	uint8_t buf[UDP_RECV_MAX];
+};
+
+/* ---- UDP ---------------------------------------------------------------- */
+
+static void udp_answer(void *arg, const uint8_t *pkt, size_t len)
+{
+	struct net_req *r = arg;
+	struct gw_net *n = r->net;
+	if (n) {
+		DL_DELETE(n->udp_reqs, r);
+		if (pkt && sendto(n->udp_fd, pkt, len, 0, (struct sockaddr *)&r->from, r->fromlen) < 0)
+			log_debug("gw: udp sendto: %s", strerror(errno));
+	}
+	free(r);
+}
+
+static void udp_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct gw_net *n = arg;
+	(void)what;
+	for (int i = 0; i < UDP_BATCH; i++) {
+		struct net_req *r = calloc(1, sizeof(*r));
+		if (!r)
+			return;
+		r->fromlen = sizeof(r->from);
+		ssize_t len = recvfrom(fd, n->buf, sizeof(n->buf), 0, (struct sockaddr *)&r->from,
+				       &r->fromlen);
+		if (len < 0) {
+			free(r);
+			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+				log_debug("gw: udp recvfrom: %s", strerror(errno));
+			return;
+		}
+		r->net = n;
+		DL_APPEND(n->udp_reqs, r);
+		/* The largest UDP payload over IPv4/IPv6 is 65507/65527; the
+		 * client's EDNS size and udp_max bound it further. */
+		if (gw_handle_packet(n->g, n->buf, (size_t)len, 65507, udp_answer, r) != 0) {
+			DL_DELETE(n->udp_reqs, r);
+			free(r);
+		}
+	}
+}
+
+/* ---- TCP ---------------------------------------------------------------- */
+
+static void conn_close(struct net_conn *c)
+{
+	struct gw_net *n = c->net;
+	struct net_req *r, *tmp;
+	DL_FOREACH_SAFE(c->reqs, r, tmp)
+	{
+		DL_DELETE(c->reqs, r);
+		r->c = NULL;
+	}
+	bufferevent_free(c->bev);
+	event_free(c->idle);
+	DL_DELETE(n->conns, c);
+	n->conns_open--;
+	free(c);
+}
+
+static void conn_arm_idle(struct net_conn *c)
+{
+	unsigned ms = c->net->g->p.tcp_idle_ms;
+	struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
+	evtimer_add(c->idle, &tv);
+}
+
+/* Close when the client is done (EOF) and everything was answered and
+ * written. Returns true when c was closed. */
+static bool conn_maybe_finish(struct net_conn *c)
+{
+	if (c->eof && c->pending == 0 && evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
+		conn_close(c);
+		return true;
+	}
+	return false;
+}
+
+static void tcp_answer(void *arg, const uint8_t *pkt, size_t len)
+{
+	struct net_req *r = arg;
+	struct net_conn *c = r->c;
+	if (c) {
+		DL_DELETE(c->reqs, r);
+		c->pending--;
+		if (pkt) {
+			uint8_t hdr[2] = {(uint8_t)(len >> 8), (uint8_t)len};
+			bufferevent_write(c->bev, hdr, 2);
+			bufferevent_write(c->bev, pkt, len);
+		}
+		if (c->paused && !c->eof) {
+			/* Input may already hold queries: have the read callback
+			 * run again from the loop, not from inside this answer. */
+			c->paused = false;
+			bufferevent_trigger(c->bev, EV_READ,
+					    BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
+		}
+		if (c->pending == 0)
+			conn_arm_idle(c);
+	}
+	free(r);
+}
+
+static void tcp_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct net_conn *c = arg;
+	struct gw *g = c->net->g;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	for (;;) {
+		uint8_t hdr[2];
+		if (c->pending >= g->p.tcp_max_pending ||
+		    evbuffer_get_length(bufferevent_get_output(bev)) > OUT_MAX) {
+			c->paused = true;
+			return;
+		}
+		if (evbuffer_copyout(in, hdr, 2) < 2)
+			break;
+		size_t len = (size_t)hdr[0] << 8 | hdr[1];
+		if (len == 0) {
+			conn_close(c);
+			return;
+		}
+		if (evbuffer_get_length(in) < 2 + len)
+			break;
+		uint8_t *msg = malloc(len);
+		struct net_req *r = calloc(1, sizeof(*r));
+		if (!msg || !r) {
+			free(msg);
+			free(r);
+			conn_close(c);
+			return;
+		}
+		evbuffer_drain(in, 2);
+		evbuffer_remove(in, msg, len);
+		r->c = c;
+		DL_APPEND(c->reqs, r);
+		c->pending++;
+		evtimer_del(c->idle);
+		if (gw_handle_packet(g, msg, len, 0, tcp_answer, r) != 0) {
+			DL_DELETE(c->reqs, r);
+			c->pending--;
+			free(r);
+		}
+		free(msg);
+	}
+	if (c->pending == 0)
+		conn_arm_idle(c);
+}
+
+static void tcp_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct net_conn *c = arg;
+	if (conn_maybe_finish(c))
+		return;
+	if (c->paused && c->pending < c->net->g->p.tcp_max_pending) {
+		c->paused = false;
+		tcp_read_cb(bev, c);
+	}
+}
+
+static void tcp_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct net_conn *c = arg;
+	(void)bev;
+	if (what & BEV_EVENT_ERROR) {
+		conn_close(c);
+		return;
+	}
+	if (what & BEV_EVENT_EOF) {
+		c->eof = true;
+		bufferevent_disable(c->bev, EV_READ);
+		conn_maybe_finish(c);
+	}
+}
+
+static void tcp_idle_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct net_conn *c = arg;
+	(void)fd;
+	(void)what;
+	if (c->pending == 0)
+		conn_close(c);
+}
+
+static void tcp_accept_cb(struct evconnlistener *lis, evutil_socket_t fd, struct sockaddr *sa,
+			  int salen, void *arg)
+{
+	struct gw_net *n = arg;
+	struct net_conn *c = NULL;
+	(void)lis;
+	(void)sa;
+	(void)salen;
+	if (n->conns_open >= n->g->p.tcp_max_conns) {
+		n->conns_refused++;
+		evutil_closesocket(fd);
+		return;
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		goto fail;
+	c->net = n;
+	c->bev = bufferevent_socket_new(n->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (!c->bev)
+		goto fail;
+	fd = -1;
+	c->idle = evtimer_new(n->base, tcp_idle_cb, c);
+	if (!c->idle)
+		goto fail;
+	bufferevent_setcb(c->bev, tcp_read_cb, tcp_write_cb, tcp_event_cb, c);
+	/* At most one whole message and its length in the input at a time. */
+	bufferevent_setwatermark(c->bev, EV_READ, 0, 2 * (DNS_MSG_MAX + 2));
+	if (bufferevent_enable(c->bev, EV_READ) != 0)
+		goto fail;
+	DL_APPEND(n->conns, c);
+	n->conns_open++;
+	n->conns_total++;
+	conn_arm_idle(c);
+	return;
+fail:
+	if (fd >= 0)
+		evutil_closesocket(fd);
+	if (c) {
+		if (c->bev)
+			bufferevent_free(c->bev);
+		if (c->idle)
+			event_free(c->idle);
+		free(c);
+	}
+}
+
+/* ---- start and stop ----------------------------------------------------- */
+
+static int set_port(struct sockaddr_storage *ss, uint16_t port)
+{
+	if (ss->ss_family == AF_INET)
+		((struct sockaddr_in *)ss)->sin_port = htons(port);
+	else if (ss->ss_family == AF_INET6)
+		((struct sockaddr_in6 *)ss)->sin6_port = htons(port);
+	else
+		return -EINVAL;
+	return 0;
+}
+
+static uint16_t get_port(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET)
+		return ntohs(((const struct sockaddr_in *)ss)->sin_port);
+	return ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
+}
+
+/* Bind UDP then TCP to the same address and port (with port 0, the kernel's
+ * UDP choice, retried when that port is taken for TCP). */
+static int bind_both(struct gw_net *n, struct sockaddr_storage *ss, socklen_t sl)
+{
+	bool any = get_port(ss) == 0;
+	int rc = -EADDRINUSE;
+	for (int attempt = 0; attempt < (any ? 16 : 1); attempt++) {
+		if (any)
+			set_port(ss, 0);
+		evutil_socket_t fd = socket(ss->ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (fd < 0)
+			return -errno;
+		if (bind(fd, (struct sockaddr *)ss, sl) != 0) {
+			rc = -errno;
+			close(fd);
+			return rc;
+		}
+		struct sockaddr_storage got;
+		socklen_t gl = sizeof(got);
+		if (getsockname(fd, (struct sockaddr *)&got, &gl) != 0) {
+			rc = -errno;
+			close(fd);
+			return rc;
+		}
+		set_port(ss, get_port(&got));
+		n->lis = evconnlistener_new_bind(n->base, tcp_accept_cb, n,
+						 LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC |
+							 LEV_OPT_REUSEABLE,
+						 128, (struct sockaddr *)ss, (int)sl);
+		if (!n->lis) {
+			rc = errno ? -errno : -EADDRINUSE;
+			close(fd);
+			if (rc != -EADDRINUSE)
+				return rc;
+			continue;
+		}
+		n->udp_fd = fd;
+		n->port = get_port(&got);
+		return 0;
+	}
+	return rc;
+}
+
+int gw_net_start(struct gw *g, struct event_base *base, const char *listen)
+{
+	struct sockaddr_storage ss;
+	int sl = sizeof(ss);
+	int rc;
+	struct gw_net *n;
+	memset(&ss, 0, sizeof(ss));
+	if (evutil_parse_sockaddr_port(listen, (struct sockaddr *)&ss, &sl) != 0 ||
+	    (ss.ss_family != AF_INET && ss.ss_family != AF_INET6))
+		return -EINVAL;
+	n = calloc(1, sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	n->g = g;
+	n->base = base;
+	n->udp_fd = -1;
+	g->net = n;
+	if ((rc = bind_both(n, &ss, (socklen_t)sl)))
+		return rc; /* gw_free -> gw_net_stop cleans up */
+	n->udp_ev = event_new(base, n->udp_fd, EV_READ | EV_PERSIST, udp_read_cb, n);
+	if (!n->udp_ev || event_add(n->udp_ev, NULL) != 0)
+		return -ENOMEM;
+	log_info("gw: listening on %s (udp and tcp port %u)", listen, (unsigned)n->port);
+	return 0;
+}
+
+void gw_net_stop(struct gw *g)
+{
+	struct gw_net *n = g->net;
+	struct net_req *r, *tmp;
+	if (!n)
+		return;
+	if (n->udp_ev)
+		event_free(n->udp_ev);
+	if (n->udp_fd >= 0)
+		close(n->udp_fd);
+	if (n->lis)
+		evconnlistener_free(n->lis);
+	while (n->conns)
+		conn_close(n->conns);
+	DL_FOREACH_SAFE(n->udp_reqs, r, tmp)
+	{
+		DL_DELETE(n->udp_reqs, r);
+		r->net = NULL;
+	}
+	free(n);
+	g->net = NULL;
+}
+
+uint16_t gw_net_port(const struct gw *g)
+{
+	return g->net ? g->net->port : 0;
+}
+
+void gw_net_stats(const struct gw *g, struct gw_stats *out)
+{
+	if (!g->net)
+		return;
+	out->tcp_conns = g->net->conns_total;
+	out->tcp_conns_refused = g->net->conns_refused;
+	out->tcp_conns_open = g->net->conns_open;
+}

@@ -26,7 +26,7 @@ struct simnode {
 	struct rpc *rpc;
 	struct ovl *ovl;
 	struct dht *dht;
-	uint64_t served_before_crash;
+	uint64_t served_before_crash, sent_before_crash;
 	uint8_t id[DDNS_ID_LEN];
 	bool alive;
 };
@@ -178,6 +178,15 @@ size_t simnet_live(const struct simnet *n) { return n->live; }
 struct ovl *simnet_ovl(struct simnet *n, size_t i) { return n->nodes[i].alive ? n->nodes[i].ovl : NULL; }
 struct dht *simnet_dht(struct simnet *n, size_t i) { return n->nodes[i].alive ? n->nodes[i].dht : NULL; }
 
+uint64_t simnet_requests_sent(struct simnet *n, size_t i)
+{
+	if (!n->nodes[i].alive)
+		return n->nodes[i].sent_before_crash;
+	struct rpc_stats st;
+	rpc_get_stats(n->nodes[i].rpc, &st);
+	return st.calls;
+}
+
 uint64_t simnet_requests_served(struct simnet *n, size_t i)
 {
 	if (!n->nodes[i].alive)
@@ -196,6 +205,7 @@ void simnet_crash(struct simnet *n, size_t i)
 	if (!sn->alive)
 		return;
 	sn->served_before_crash = simnet_requests_served(n, i);
+	sn->sent_before_crash = simnet_requests_sent(n, i);
 	sim_node_crash(sn->tr);
 	dht_free(sn->dht);
 	sn->dht = NULL;

@@ -58,8 +58,10 @@ struct ovl *simnet_ovl(struct simnet *n, size_t i);  /* NULL when crashed */
 struct dht *simnet_dht(struct simnet *n, size_t i);  /* NULL when crashed or no DHT */
 /* A random live node (the world PRNG draws it). */
 size_t simnet_random_live(struct simnet *n);
-/* Requests node i's RPC layer has answered so far (0 when crashed). */
+/* Requests node i's RPC layer has received and dispatched so far, and
+ * requests it has issued (first transmissions); frozen at a crash. */
 uint64_t simnet_requests_served(struct simnet *n, size_t i);
+uint64_t simnet_requests_sent(struct simnet *n, size_t i);
 struct tr *simnet_tr(struct simnet *n, size_t i);
 bool simnet_alive(const struct simnet *n, size_t i);
 struct sim *simnet_sim(struct simnet *n);

@@ -1,0 +1,567 @@
+/*
+ * test_gateway.c - the DNS gateway (dns/gateway.c) over a simulated kad16
+ * network storing real signed DDNS blocks, validated by the real DNSSEC
+ * hook: answers and AD/RRSIGs, CNAME chains, NXDOMAIN/NODATA, TC and the
+ * stream path, forged replicas, SERVFAIL with Extended DNS Errors, the
+ * statistics, malformed input, caching and coalescing.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/rng.h"
+#include "tests/unit/dns/gw_world.h"
+
+#define NODES 16
+
+static uint64_t dht_gets(struct world *w, size_t node)
+{
+	struct dht_stats st;
+	dht_get_stats(simnet_dht(w->net, node), &st);
+	return st.gets;
+}
+
+static bool has_a(const struct dns_msg *m, const char *addr)
+{
+	struct ddns_wbuf w;
+	ddns_wbuf_init(&w, 0);
+	ck_assert_int_eq(dns_rdata_from_str(DNS_T_A, addr, NULL, &w), 0);
+	bool found = false;
+	for (size_t i = 0; i < m->sec[DNS_S_ANSWER].n; i++) {
+		const struct dns_rr *r = &m->sec[DNS_S_ANSWER].rr[i];
+		if (r->type == DNS_T_A && r->rdlen == 4 && memcmp(r->rdata, w.p, 4) == 0)
+			found = true;
+	}
+	ddns_wbuf_free(&w);
+	return found;
+}
+
+START_TEST(noerror_ad_rrsig)
+{
+	struct world *w = world_new(&kad16_ops, NODES, 101);
+	struct gw *g = w_gateway(w, 0);
+	struct dns_msg m;
+
+	/* DO: addresses, AD, RRSIG. */
+	w_ask(w, g, "www.example.", DNS_T_A, 1232, true, DNS_F_RD, 1232, &m);
+	ck_assert_uint_eq(dns_msg_rcode(&m), DNS_R_NOERROR);
+	ck_assert_uint_eq(w_count(&m, DNS_S_ANSWER, DNS_T_A), 3);
+	ck_assert(has_a(&m, "192.0.2.1") && has_a(&m, "192.0.2.2") && has_a(&m, "192.0.2.3"));
+	ck_assert_uint_eq(w_count(&m, DNS_S_ANSWER, DNS_T_RRSIG), 1);
+	ck_assert(m.flags & DNS_F_AD);
+	ck_assert(m.flags & DNS_F_RA);
+	ck_assert(m.flags & DNS_F_RD);
+	ck_assert(m.edns.present);
+	ck_assert(m.edns.flags & DNS_EDNS_DO);
+	ck_assert_uint_le(m.sec[DNS_S_ANSWER].rr[0].ttl, 3600);
+	dns_msg_clear(&m);
+
+	/* No EDNS: no RRSIG, no AD, no OPT. */
+	w_ask(w, g, "www.example.", DNS_T_AAAA, -1, false, 0, 512, &m);
+	ck_assert_uint_eq(dns_msg_rcode(&m), DNS_R_NOERROR);
+	ck_assert_uint_eq(m.sec[DNS_S_ANSWER].n, 1);
+	ck_assert_uint_eq(m.sec[DNS_S_ANSWER].rr[0].type, DNS_T_AAAA);
+	ck_assert(!(m.flags & DNS_F_AD));
+	ck_assert(!m.edns.present);
+	dns_msg_clear(&m);
+
+	/* AD requested without DO: AD, no RRSIG. */
+	w_ask(w, g, "www.example.", DNS_T_AAAA, -1, false, DNS_F_AD, 512, &m);
+	ck_assert(m.flags & DNS_F_AD);
+	ck_assert_uint_eq(w_count(&m, DNS_S_ANSWER, DNS_T_RRSIG), 0);
+	dns_msg_clear(&m);
+
+	/* The apex DNSKEY is an RRset like any other. */
+	w_ask(w, g, "EXAMPLE.", DNS_T_DNSKEY, 4096, true, 0, 4096, &m);
+	ck_assert_uint_eq(dns_msg_rcode(&m), DNS_R_NOERROR);
+	ck_assert_uint_eq(w_count(&m, DNS_S_ANSWER, DNS_T_DNSKEY), 1);
+	dns_msg_clear(&m);
+
+	/* RR order is shuffled per answer: over 30 answers the first
+	 * address is not always the same. */
+	uint8_t first[30];
+	bool differ = false;
+	for (int i = 0; i < 30; i++) {
+		w_ask(w, g, "www.example.", DNS_T_A, -1, false, 0, 512, &m);
+		first[i] = m.sec[DNS_S_ANSWER].rr[0].rdata[3];
+		if (i && first[i] != first[0])
+			differ = true;
+		dns_msg_clear(&m);
+	}
+	ck_assert(differ);
+	gw_free(g);
+	world_free(w);
+}
+END_TEST
+
+START_TEST(cname_and_negative)
+{
+	struct world *w = world_new(&kad16_ops, NODES, 102);
+	struct gw *g = w_gateway(w, 0);
+	struct dns_msg m;
+
+	/* alias2 -> alias -> www */
+	w_ask(w, g, "alias2.example.", DNS_T_A, 1232, true, 0, 1232, &m);
+	ck_assert_uint_eq(dns_msg_rcode(&m), DNS_R_NOERROR);
+	ck_assert_uint_eq(w_count(&m, DNS_S_ANSWER, DNS_T_CNAME), 2);
+	ck_assert_uint_eq(w_count(&m, DNS_S_ANSWER, DNS_T_A), 3);
+	ck_assert_uint_eq(w_count(&m, DNS_S_ANSWER, DNS_T_RRSIG), 3);
+	ck_assert(m.flags & DNS_F_AD);
+	ck_assert(has_a(&m, "192.0.2.2"));
+	dns_msg_clear(&m);
+
+	/* A CNAME query returns the CNAME itself. */
+	w_ask(w, g, "alias.example.", DNS_T_CNAME, -1, false, 0, 512, &m);
+	ck_assert_uint_eq(dns_msg_rcode(&m), DNS_R_NOERROR);
+	ck_assert_uint_eq(m.sec[DNS_S_ANSWER].n, 1);
+	ck_assert_uint_eq(m.sec[DNS_S_ANSWER].rr[0].type, DNS_T_CNAME);
+	dns_msg_clear(&m);
+
+	/* A loop ends in SERVFAIL. */
+	w_ask(w, g, "loop1.example.", DNS_T_A, 1232, false, 0, 1232, &m);
+	ck_assert_uint_eq(dns_msg_rcode(&m), DNS_R_SERVFAIL);
+	dns_msg_clear(&m);
+
+	/* Missing name: NXDOMAIN, no AD. */
+	w_ask(w, g, "missing.example.", DNS_T_A, 1232, true, 0, 1232, &m);
+	ck_assert_uint_eq(dns_msg_rcode(&m), DNS_R_NXDOMAIN);
+	ck_assert_uint_eq(m.sec[DNS_S_ANSWER].n, 0);
+	ck_assert(!(m.flags & DNS_F_AD));
+	dns_msg_clear(&m);
+
+	/* A chain into nothing: NXDOMAIN with the CNAME (RFC 6604). */
+	w_ask(w, g, "dangling.example.", DNS_T_A, -1, false, 0, 512, &m);
+	ck_assert_uint_eq(dns_msg_rcode(&m), DNS_R_NXDOMAIN);
+	ck_assert_uint_eq(w_count(&m, DNS_S_ANSWER, DNS_T_CNAME), 1);
+	dns_msg_clear(&m);
+
+	/* The name exists with another type: NODATA, proven by its NSEC
+	 * block (AD, and the NSEC in authority with DO). */
+	w_ask(w, g, "onlya.example.", DNS_T_AAAA, 1232, true, 0, 1232, &m);
+	ck_assert_uint_eq(dns_msg_rcode(&m), DNS_R_NOERROR);
+	ck_assert_uint_eq(m.sec[DNS_S_ANSWER].n, 0);
+	ck_assert_uint_eq(w_count(&m, DNS_S_AUTHORITY, DNS_T_NSEC), 1);
+	ck_assert_uint_eq(w_count(&m, DNS_S_AUTHORITY, DNS_T_RRSIG), 1);
+	ck_assert(m.flags & DNS_F_AD);
+	dns_msg_clear(&m);
+
+	/* ... and without the NSEC lookup, because the A RRset is cached. */
+	uint64_t before = dht_gets(w, 0);
+	w_ask(w, g, "www.example.", DNS_T_MX, -1, false, 0, 512, &m);
+	ck_assert_uint_eq(dns_msg_rcode(&m), DNS_R_NOERROR);
+	ck_assert_uint_eq(m.sec[DNS_S_ANSWER].n, 0);
+	ck_assert_uint_eq(dht_gets(w, 0) - before, 2); /* MX and CNAME, no NSEC */
+	dns_msg_clear(&m);
+	gw_free(g);
+	world_free(w);
+}
+END_TEST
+
+START_TEST(truncation_and_stream)
+{
+	struct world *w = world_new(&kad16_ops, NODES, 103);
+	struct gw *g = w_gateway(w, 0);
+	struct dns_msg m;
+
+	/* 20 KB of TXT does not fit 4096 octets of UDP: TC. */
+	w_ask(w, g, "big.example.", DNS_T_TXT, 4096, true, 0, 65507, &m);
+	ck_assert_uint_eq(dns_msg_rcode(&m), DNS_R_NOERROR);
+	ck_assert(m.flags & DNS_F_TC);
+	ck_assert_uint_lt(m.sec[DNS_S_ANSWER].n, W_BIG_TXT);
+	dns_msg_clear(&m);
+	/* Without EDNS the limit is 512. */
+	w_ask(w, g, "big.example.", DNS_T_TXT, -1, false, 0, 65507, &m);
+	ck_assert(m.flags & DNS_F_TC);
+	dns_msg_clear(&m);
+	/* The stream path carries all of it (and from the cache). */
+	uint64_t before = dht_gets(w, 0);
+	w_ask(w, g, "big.example.", DNS_T_TXT, 4096, true, 0, 0, &m);
+	ck_assert(!(m.flags & DNS_F_TC));
+	ck_assert_uint_eq(w_count(&m, DNS_S_ANSWER, DNS_T_TXT), W_BIG_TXT);
+	ck_assert_uint_eq(w_count(&m, DNS_S_ANSWER, DNS_T_RRSIG), 1);
+	ck_assert_uint_eq(dht_gets(w, 0), before);
+	dns_msg_clear(&m);
+	struct gw_stats st;
+	gw_get_stats(g, &st);
+	ck_assert_uint_eq(st.truncated, 2);
+	gw_free(g);
+	world_free(w);
+}
+END_TEST
+
+START_TEST(forged_replicas)
+{
+	struct world *w = world_new(&kad16_ops, NODES, 104);
+	const char *names[] = {"forged1.example.", "forged2.example.", "forged3.example.",
+			       "forged4.example.", "allforged.example."};
+	const uint16_t types[] = {DNS_T_A, DNS_T_A, DNS_T_A, DNS_T_A, DNS_T_A};
+	const char *addrs[] = {"192.0.2.77", "192.0.2.78", "192.0.2.79", "192.0.2.80"};
+	/* One forged copy each (on the node responsible for the key, so a
+	 * lookup meets it first); every copy of allforged. */
+	for (int i = 0; i < 4; i++)
+		w_forge(w, names[i], DNS_T_A, 1);
+	w_forge(w, "allforged.example.", DNS_T_A, 6);
+	size_t node = w_outsider(w, names, types, 5);
+	struct gw *g = w_gateway(w, node);
+	struct ddns_blockval_stats b0, b1;
+	ddns_blockval_get_stats(w->bv, &b0);
+	struct dns_msg m;
+	for (int i = 0; i < 4; i++) {
+		w_ask(w, g, names[i], DNS_T_A, 1232, true, 0, 1232, &m);
+		ck_assert_uint_eq(dns_msg_rcode(&m), DNS_R_NOERROR);
+		ck_assert_uint_eq(w_count(&m, DNS_S_ANSWER, DNS_T_A), 1);
+		ck_assert(has_a(&m, addrs[i]));
+		ck_assert(m.flags & DNS_F_AD);
+		dns_msg_clear(&m);
+	}
+	ddns_blockval_get_stats(w->bv, &b1);
+	ck_assert_msg(b1.refused > b0.refused, "no forged copy was met");
+
+	w_ask(w, g, "allforged.example.", DNS_T_A, 1232, true, 0, 1232, &m);
+	ck_assert_uint_eq(dns_msg_rcode(&m), DNS_R_SERVFAIL);
+	ck_assert_int_eq(w_ede(&m), 6); /* DNSSEC Bogus */
+	ck_assert_uint_eq(m.sec[DNS_S_ANSWER].n, 0);
+	dns_msg_clear(&m);
+	/* Failures are not cached as negative answers. */
+	uint64_t before = dht_gets(w, node);
+	w_ask(w, g, "allforged.example.", DNS_T_A, -1, false, 0, 512, &m);
+	ck_assert_uint_eq(dns_msg_rcode(&m), DNS_R_SERVFAIL);
+	ck_assert_uint_eq(dht_gets(w, node), before + 1);
+	dns_msg_clear(&m);
+	gw_free(g);
+	world_free(w);
+}
+END_TEST
+
+/* "key=value" from the TXT strings of m. */
+static long long txt_val(const struct dns_msg *m, const char *prefix, const char *key)
+{
+	for (size_t i = 0; i < m->sec[DNS_S_ANSWER].n; i++) {
+		const struct dns_rr *r = &m->sec[DNS_S_ANSWER].rr[i];
+		char s[256];
+		memcpy(s, r->rdata + 1, r->rdata[0]);
+		s[r->rdata[0]] = 0;
+		if (prefix && strncmp(s, prefix, strlen(prefix)) != 0)
+			continue;
+		char pat[64];
+		snprintf(pat, sizeof(pat), " %s=", key);
+		const char *p = strstr(s, pat);
+		if (!p && strncmp(s, pat + 1, strlen(pat + 1)) == 0)
+			p = s - 1;
+		if (p)
+			return atoll(p + strlen(pat));
+	}
+	return -1;
+}
+
+START_TEST(stats_chaos)
+{
+	struct world *w = world_new(&kad16_ops, NODES, 105);
+	struct gw *g = w_gateway(w, 0);
+	struct dns_msg m;
+	uint8_t pkt[512];
+	size_t len;
+
+	w_ask(w, g, "www.example.", DNS_T_A, -1, false, 0, 512, &m); /* 1 get */
+	dns_msg_clear(&m);
+	w_ask(w, g, "www.example.", DNS_T_A, -1, false, 0, 512, &m); /* cached */
+	dns_msg_clear(&m);
+	w_ask(w, g, "missing.example.", DNS_T_A, -1, false, 0, 512, &m); /* A, CNAME, NSEC */
+	dns_msg_clear(&m);
+	w_ask(w, g, "alias.example.", DNS_T_A, -1, false, 0, 512, &m); /* A, CNAME; www cached */
+	dns_msg_clear(&m);
+
+	len = w_query(pkt, sizeof(pkt), 7, "stats.ddns.", DNS_T_TXT, DNS_C_CH, -1, false, 0);
+	ck_assert(w_ask_raw(w, g, pkt, len, 0, &m));
+	ck_assert_uint_eq(dns_msg_rcode(&m), DNS_R_NOERROR);
+	ck_assert_uint_ge(m.sec[DNS_S_ANSWER].n, 5);
+	ck_assert_int_eq(txt_val(&m, "queries=", "queries"), 5);
+	ck_assert_int_eq(txt_val(&m, "queries=", "in"), 4);
+	ck_assert_int_eq(txt_val(&m, "noerror=", "nxdomain"), 1);
+	ck_assert_int_eq(txt_val(&m, "noerror=", "noerror"), 3);
+	ck_assert_int_eq(txt_val(&m, "overlay=kad16 lookups", "lookups"), 6);
+	ck_assert_int_eq(txt_val(&m, "overlay=kad16 lookups", "found"), 2);
+	ck_assert_int_eq(txt_val(&m, "overlay=kad16 lookups", "notfound"), 4);
+	ck_assert_int_eq(txt_val(&m, "cache_hits=", "answered_from_cache"), 1);
+	ck_assert_int_eq(txt_val(&m, "cache_hits=", "cache_hits"), 2);
+	ck_assert_int_eq((long long)dht_gets(w, 0), 6);
+	long long bp = txt_val(&m, "overlay=kad16 blocks", "blocks_primary");
+	struct dht_stats ds;
+	dht_get_stats(simnet_dht(w->net, 0), &ds);
+	ck_assert_int_eq(bp, (long long)ds.blocks_primary);
+	long long rmax = txt_val(&m, "overlay=kad16 lookups", "rpcs_max");
+	long long rmed = txt_val(&m, "overlay=kad16 lookups", "rpcs_median");
+	ck_assert_int_ge(rmax, rmed);
+	ck_assert_int_gt(rmax, 0);
+	struct gw_stats st;
+	gw_get_stats(g, &st);
+	ck_assert_uint_eq(st.ovl[0].rpcs.max, (unsigned)rmax);
+	ck_assert_uint_eq(st.ovl[0].rpcs.n, 6);
+	dns_msg_clear(&m);
+
+	/* id.server and version.bind; other CH names are refused; CH A is
+	 * NODATA. */
+	len = w_query(pkt, sizeof(pkt), 8, "ID.SERVER.", DNS_T_TXT, DNS_C_CH, -1, false, 0);
+	ck_assert(w_ask_raw(w, g, pkt, len, 512, &m));
+	ck_assert_uint_eq(m.sec[DNS_S_ANSWER].n, 1);
+	ck_assert_uint_eq(m.sec[DNS_S_ANSWER].rr[0].rclass, DNS_C_CH);
+	ck_assert_int_eq(memcmp(m.sec[DNS_S_ANSWER].rr[0].rdata + 1, "node-under-test", 15), 0);
+	dns_msg_clear(&m);
+	len = w_query(pkt, sizeof(pkt), 9, "version.bind.", DNS_T_TXT, DNS_C_CH, -1, false, 0);
+	ck_assert(w_ask_raw(w, g, pkt, len, 512, &m));
+	ck_assert_uint_eq(m.sec[DNS_S_ANSWER].n, 1);
+	ck_assert_int_eq(memcmp(m.sec[DNS_S_ANSWER].rr[0].rdata + 1, "ddns", 4), 0);
+	dns_msg_clear(&m);
+	len = w_query(pkt, sizeof(pkt), 10, "secret.bind.", DNS_T_TXT, DNS_C_CH, -1, false, 0);
+	ck_assert(w_ask_raw(w, g, pkt, len, 512, &m));
+	ck_assert_uint_eq(dns_msg_rcode(&m), DNS_R_REFUSED);
+	dns_msg_clear(&m);
+
+	/* Prometheus text carries the same figures. */
+	struct ddns_wbuf out;
+	ddns_wbuf_init(&out, 0);
+	ck_assert_int_eq(gw_metrics_text(g, &out), 0);
+	ck_assert_int_eq(ddns_wbuf_u8(&out, 0), true);
+	const char *txt = (const char *)out.p;
+	ck_assert_ptr_nonnull(strstr(txt, "ddns_gateway_lookups_total{overlay=\"kad16\"} 6\n"));
+	ck_assert_ptr_nonnull(strstr(txt, "ddns_gateway_answers_total{rcode=\"NXDOMAIN\"} 1\n"));
+	ck_assert_ptr_nonnull(strstr(txt, "# TYPE ddns_gateway_lookup_rpcs summary\n"));
+	ck_assert_ptr_nonnull(strstr(txt, "ddns_gateway_lookup_hops_count{overlay=\"kad16\"} 6\n"));
+	ddns_wbuf_free(&out);
+	gw_free(g);
+	world_free(w);
+}
+END_TEST
+
+START_TEST(malformed_queries)
+{
+	struct world *w = world_new(&kad16_ops, 8, 106);
+	struct gw *g = w_gateway(w, 0);
+	struct dns_msg m;
+	uint8_t pkt[1024];
+	size_t len;
+	struct ddns_rng rng;
+	ddns_rng_seed(&rng, 42);
+
+	/* Random bytes: dropped or FORMERR-ish answers, never a crash. */
+	for (int i = 0; i < 2000; i++) {
+		len = (size_t)ddns_rng_below(&rng, 600);
+		for (size_t j = 0; j < len; j++)
+			pkt[j] = (uint8_t)ddns_rng_next(&rng);
+		if (i % 2 && len >= 12) { /* keep some looking like queries */
+			pkt[2] &= 0x07;
+			pkt[4] = 0;
+			pkt[5] = 1;
+		}
+		if (w_ask_raw(w, g, pkt, len, 512, &m)) {
+			unsigned rc = dns_msg_rcode(&m);
+			ck_assert_msg(rc == DNS_R_FORMERR || rc == DNS_R_REFUSED || rc == DNS_R_NOTIMP ||
+					      rc == DNS_R_NXDOMAIN || rc == DNS_R_NOERROR ||
+					      rc == DNS_R_BADVERS || rc == DNS_R_SERVFAIL,
+				      "rcode %u", rc);
+			dns_msg_clear(&m);
+		}
+	}
+	/* Truncated headers are dropped. */
+	len = w_query(pkt, sizeof(pkt), 1, "www.example.", DNS_T_A, DNS_C_IN, -1, false, 0);
+	for (size_t l = 0; l < DNS_HEADER_LEN; l++)
+		ck_assert(!w_ask_raw(w, g, pkt, l, 512, &m));
+	/* A truncated question: FORMERR with the query's id. */
+	ck_assert(w_ask_raw(w, g, pkt, len - 3, 512, &m));
+	ck_assert_uint_eq(dns_msg_rcode(&m), DNS_R_FORMERR);
+	ck_assert_uint_eq(m.id, 1);
+	dns_msg_clear(&m);
+	/* QDCOUNT 0 and 2. */
+	uint8_t hdr[DNS_HEADER_LEN] = {0, 2, 0x01, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+	ck_assert(w_ask_raw(w, g, hdr, sizeof(hdr), 512, &m));
+	ck_assert_uint_eq(dns_msg_rcode(&m), DNS_R_FORMERR);
+	dns_msg_clear(&m);
+	uint8_t two[600];
+	memcpy(two, pkt, len);
+	memcpy(two + len, pkt + DNS_HEADER_LEN, len - DNS_HEADER_LEN);
+	two[5] = 2;
+	ck_assert(w_ask_raw(w, g, two, 2 * len - DNS_HEADER_LEN, 512, &m));
+	ck_assert_uint_eq(dns_msg_rcode(&m), DNS_R_FORMERR);
+	dns_msg_clear(&m);
+	/* A response is dropped. */
+	pkt[2] |= 0x80;
+	ck_assert(!w_ask_raw(w, g, pkt, len, 512, &m));
+	pkt[2] &= 0x7f;
+
+	/* Bogus EDNS: two OPT records; an OPT with a non-root owner; options
+	 * that do not tile the RDATA. */
+	len = w_query(pkt, sizeof(pkt), 3, "www.example.", DNS_T_A, DNS_C_IN, 1232, false, 0);
+	static const uint8_t opt[] = {0, 0, 41, 4, 0xd0, 0, 0, 0, 0, 0, 0};
+	memcpy(two, pkt, len);
+	memcpy(two + len, opt, sizeof(opt));
+	two[11] = 2;
+	ck_assert(w_ask_raw(w, g, two, len + sizeof(opt), 512, &m));
+	ck_assert_uint_eq(dns_msg_rcode(&m), DNS_R_FORMERR);
+	dns_msg_clear(&m);
+	memcpy(two, pkt, len);
+	two[len - 11] = 0xc0; /* owner "." -> pointer to the qname */
+	memmove(two + len - 9, two + len - 10, 10);
+	two[len - 10] = 12;
+	ck_assert(w_ask_raw(w, g, two, len + 1, 512, &m));
+	ck_assert_uint_eq(dns_msg_rcode(&m), DNS_R_FORMERR);
+	dns_msg_clear(&m);
+	memcpy(two, pkt, len);
+	two[len - 1] = 3; /* RDLENGTH 3 ... */
+	two[len] = 0;     /* ... holding half an option */
+	two[len + 1] = 10;
+	two[len + 2] = 0;
+	ck_assert(w_ask_raw(w, g, two, len + 3, 512, &m));
+	ck_assert_uint_eq(dns_msg_rcode(&m), DNS_R_FORMERR);
+	dns_msg_clear(&m);
+	/* EDNS version 1: BADVERS (RFC 6891 §6.1.3). */
+	memcpy(two, pkt, len);
+	two[len - 5] = 1;
+	ck_assert(w_ask_raw(w, g, two, len, 512, &m));
+	ck_assert_uint_eq(dns_msg_rcode(&m), DNS_R_BADVERS);
+	ck_assert(m.edns.present);
+	ck_assert_uint_eq(m.edns.version, 0);
+	dns_msg_clear(&m);
+	/* Opcode STATUS and class HS: REFUSED; ANY: NOTIMP. */
+	len = w_query(pkt, sizeof(pkt), 4, "www.example.", DNS_T_A, DNS_C_IN, -1, false, 2 << 11);
+	ck_assert(w_ask_raw(w, g, pkt, len, 512, &m));
+	ck_assert_uint_eq(dns_msg_rcode(&m), DNS_R_REFUSED);
+	dns_msg_clear(&m);
+	len = w_query(pkt, sizeof(pkt), 5, "www.example.", DNS_T_A, 4, -1, false, 0);
+	ck_assert(w_ask_raw(w, g, pkt, len, 512, &m));
+	ck_assert_uint_eq(dns_msg_rcode(&m), DNS_R_REFUSED);
+	dns_msg_clear(&m);
+	len = w_query(pkt, sizeof(pkt), 6, "www.example.", DNS_T_ANY, DNS_C_IN, -1, false, 0);
+	ck_assert(w_ask_raw(w, g, pkt, len, 512, &m));
+	ck_assert_uint_eq(dns_msg_rcode(&m), DNS_R_NOTIMP);
+	dns_msg_clear(&m);
+
+	/* The gateway still answers. */
+	w_ask(w, g, "www.example.", DNS_T_A, -1, false, 0, 512, &m);
+	ck_assert_uint_eq(w_count(&m, DNS_S_ANSWER, DNS_T_A), 3);
+	dns_msg_clear(&m);
+	gw_free(g);
+	world_free(w);
+}
+END_TEST
+
+START_TEST(cache_and_coalescing)
+{
+	struct world *w = world_new(&kad16_ops, NODES, 107);
+	struct gw *g = w_gateway(w, 0);
+	struct dns_msg m;
+	struct gw_stats st;
+
+	/* Two identical queries at once: one DHT get. */
+	uint8_t pkt[512];
+	size_t len = w_query(pkt, sizeof(pkt), 1, "www.example.", DNS_T_A, DNS_C_IN, -1, false, 0);
+	struct w_ans a1 = {0}, a2 = {0};
+	uint64_t g0 = dht_gets(w, 0);
+	ck_assert_int_eq(gw_handle_packet(g, pkt, len, 512, w_ans_cb, &a1), 0);
+	ck_assert_int_eq(gw_handle_packet(g, pkt, len, 512, w_ans_cb, &a2), 0);
+	ck_assert(sim_run_cond(simnet_sim(w->net), w_ans_done, &a1, 60ULL * 1000000));
+	ck_assert(a2.done && !a2.dropped);
+	ck_assert_uint_eq(dht_gets(w, 0) - g0, 1);
+	gw_get_stats(g, &st);
+	ck_assert_uint_eq(st.coalesced, 1);
+	free(a1.pkt);
+	free(a2.pkt);
+
+	/* Cache hits do not touch the DHT, positive or negative; the answer
+	 * comes before gw_handle_packet returns. */
+	w_ask(w, g, "missing.example.", DNS_T_A, -1, false, 0, 512, &m);
+	dns_msg_clear(&m);
+	uint64_t g1 = dht_gets(w, 0);
+	for (int i = 0; i < 5; i++) {
+		struct w_ans a = {0};
+		len = w_query(pkt, sizeof(pkt), 2, i % 2 ? "www.example." : "missing.example.",
+			      DNS_T_A, DNS_C_IN, -1, false, 0);
+		ck_assert_int_eq(gw_handle_packet(g, pkt, len, 512, w_ans_cb, &a), 0);
+		ck_assert(a.done && !a.dropped);
+		free(a.pkt);
+	}
+	ck_assert_uint_eq(dht_gets(w, 0), g1);
+	gw_get_stats(g, &st);
+	ck_assert_uint_eq(st.answered_from_cache, 5);
+
+	/* TTLs count down, and an expired entry goes back to the DHT. */
+	simnet_run(w->net, 3ULL * 1000000);
+	w_ask(w, g, "short.example.", DNS_T_A, -1, false, 0, 512, &m);
+	ck_assert_uint_eq(m.sec[DNS_S_ANSWER].rr[0].ttl, 5);
+	dns_msg_clear(&m);
+	simnet_run(w->net, 3ULL * 1000000);
+	uint64_t g2 = dht_gets(w, 0);
+	w_ask(w, g, "short.example.", DNS_T_A, -1, false, 0, 512, &m);
+	ck_assert_uint_eq(dht_gets(w, 0), g2);
+	ck_assert_uint_le(m.sec[DNS_S_ANSWER].rr[0].ttl, 2);
+	dns_msg_clear(&m);
+	simnet_run(w->net, 3ULL * 1000000);
+	w_ask(w, g, "short.example.", DNS_T_A, -1, false, 0, 512, &m);
+	ck_assert_uint_eq(dht_gets(w, 0), g2 + 1);
+	dns_msg_clear(&m);
+	/* The negative cache lasts neg_ttl (60 s). */
+	simnet_run(w->net, 61ULL * 1000000);
+	g2 = dht_gets(w, 0);
+	w_ask(w, g, "missing.example.", DNS_T_A, -1, false, 0, 512, &m);
+	ck_assert_uint_eq(dns_msg_rcode(&m), DNS_R_NXDOMAIN);
+	ck_assert_uint_gt(dht_gets(w, 0), g2);
+	dns_msg_clear(&m);
+
+	/* Freeing the gateway with a query in flight: its callback runs with
+	 * NULL, and the DHT's late answer is discarded safely. */
+	struct w_ans a3 = {0};
+	len = w_query(pkt, sizeof(pkt), 3, "onlya.example.", DNS_T_A, DNS_C_IN, -1, false, 0);
+	ck_assert_int_eq(gw_handle_packet(g, pkt, len, 512, w_ans_cb, &a3), 0);
+	ck_assert(!a3.done);
+	gw_free(g);
+	ck_assert(a3.done && a3.dropped);
+	simnet_run(w->net, 10ULL * 1000000);
+	world_free(w);
+}
+END_TEST
+
+START_TEST(rcode_mapping)
+{
+	int ede;
+	ck_assert_int_eq(gw_rcode_of(0, &ede), DNS_R_NOERROR);
+	ck_assert_int_eq(ede, -1);
+	ck_assert_int_eq(gw_rcode_of(DDNS_ENOTFOUND, &ede), DNS_R_NXDOMAIN);
+	ck_assert_int_eq(ede, -1);
+	static const struct {
+		int err, ede;
+	} v[] = {{DDNS_EBOGUS, 6},	{DDNS_EOUTOFZONE, 6}, {DDNS_EMALFORMED, 6},
+		 {DDNS_EEXPIRED, 7},	{DDNS_ENOTYET, 8},    {DDNS_ENOKEY, 9},
+		 {DDNS_EBADDS, 9},	{DDNS_ENOCHAIN, 10},  {DDNS_EUNSUPPORTED, 1},
+		 {DDNS_ETIMEDOUT, 22},	{DDNS_ECANCELLED, 23}, {-ENOMEM, 0}};
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		ck_assert_int_eq(gw_rcode_of(v[i].err, &ede), DNS_R_SERVFAIL);
+		ck_assert_int_eq(ede, v[i].ede);
+	}
+}
+END_TEST
+
+static Suite *gateway_suite(void)
+{
+	Suite *s = suite_create("gateway");
+	TCase *tc = tcase_create("sim");
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, noerror_ad_rrsig);
+	tcase_add_test(tc, cname_and_negative);
+	tcase_add_test(tc, truncation_and_stream);
+	tcase_add_test(tc, forged_replicas);
+	tcase_add_test(tc, stats_chaos);
+	tcase_add_test(tc, malformed_queries);
+	tcase_add_test(tc, cache_and_coalescing);
+	tcase_add_test(tc, rcode_mapping);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(gateway_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

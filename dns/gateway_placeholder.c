@@ -1,1 +1,0 @@
-/* The DNS gateway (issue 6) is not written yet. */

@@ -413,7 +413,16 @@ static void kad_cache_add(struct kad *k, struct kad_bucket *b, const struct ovl_
 			e.rtt_us = rc[i].rtt_us;
 		kad_remove_at(rc, &b->nrep, (unsigned)i);
 	} else if (b->nrep == k->k) {
-		kad_remove_at(rc, &b->nrep, 0);
+		/* Full: the oldest goes; with PNS the slowest measured one, so
+		 * near candidates stay available. */
+		unsigned victim = 0;
+		if (k->o->p.pns)
+			for (unsigned j = 0; j < b->nrep; j++)
+				if (rc[j].rtt_us > rc[victim].rtt_us)
+					victim = j;
+		if (k->o->p.pns && e.rtt_us && rc[victim].rtt_us && e.rtt_us >= rc[victim].rtt_us)
+			return; /* slower than everything cached */
+		kad_remove_at(rc, &b->nrep, victim);
 	}
 	rc[b->nrep++] = e;
 }
@@ -1183,7 +1192,7 @@ static void kad_tick(void *arg)
 			kad_refresh_bucket(k, (unsigned)r, c);
 		}
 	/* Suspects get a ping; with PNS, unmeasured contacts and cache
-	 * entries of full buckets get one too (a few per bucket). */
+	 * entries of full buckets get one too. */
 	for (unsigned r = 0; r < KAD_ROWS; r++)
 		for (unsigned c = 0; c < KAD_COLS; c++) {
 			struct kad_bucket *b = k->b[r][c];
@@ -1197,12 +1206,9 @@ static void kad_tick(void *arg)
 					todo[nt++] = b->c[i].n;
 			if (k->o->p.pns && b->n == k->k) {
 				struct kad_contact *rc = kad_cache(k, b);
-				unsigned probes = 0;
-				for (unsigned i = b->nrep; i-- > 0 && probes < 2;)
-					if (!rc[i].rtt_us) {
+				for (unsigned i = 0; i < b->nrep; i++)
+					if (!rc[i].rtt_us)
 						todo[nt++] = rc[i].n;
-						probes++;
-					}
 			}
 			for (size_t i = 0; i < nt; i++)
 				kad_ping(k, &todo[i]);

@@ -809,7 +809,8 @@ static void get_fetch_reply(struct dht *d, void *ctx, int status, const void *da
 	g->len = dm.len;
 	g->vsrc = dm.kind == DHT_VSRC_CACHE ? DHT_VSRC_CACHE : DHT_VSRC_STORE;
 	g->res.from = g->cand[g->next - 1];
-	g->npath = 0; /* the lookup path did not find it: nothing to cache along it */
+	/* The lookup path had no copy (chord stops at the key's predecessor,
+	 * which names the owner without holding the block): cache along it. */
 	w_validate(d, g->key, g->blk, g->len, get_validated, g);
 }
 
@@ -833,6 +834,19 @@ static void get_try_next(struct dht *d, struct get_op *g)
 	get_finish(d, g, g->last_err ? g->last_err : DDNS_ENOTFOUND);
 }
 
+/* Fallback fetches go to the replicas in random order, so a popular block
+ * that the lookup path does not hold (chord stops at the predecessor) loads
+ * all r replicas evenly rather than the owner alone. */
+static void shuffle(struct dht *d, struct ovl_node *v, size_t n)
+{
+	for (size_t i = n; i > 1; i--) {
+		size_t j = (size_t)tr_random_below(d->tr, i);
+		struct ovl_node t = v[i - 1];
+		v[i - 1] = v[j];
+		v[j] = t;
+	}
+}
+
 static void get_lookup_done(struct dht *d, void *ctx, int status, const void *data)
 {
 	struct get_op *g = ctx;
@@ -851,6 +865,7 @@ static void get_lookup_done(struct dht *d, void *ctx, int status, const void *da
 	    dht_value_decode(res->value, res->value_len, &g->vsrc, &blk, &blen) != 0) {
 		if (res->value_found)
 			d->st.dropped_malformed++;
+		shuffle(d, g->cand, g->ncand);
 		get_try_next(d, g);
 		return;
 	}
@@ -874,6 +889,7 @@ static void get_lookup_done(struct dht *d, void *ctx, int status, const void *da
 	for (size_t i = 0; i < g->ncand; i++)
 		if (ovl_id_eq(g->cand[i].id, res->value_from.id) && g->vsrc == DHT_VSRC_STORE)
 			g->cand[i] = g->cand[--g->ncand];
+	shuffle(d, g->cand, g->ncand);
 	w_validate(d, g->key, g->blk, g->len, get_validated, g);
 }
 
@@ -1075,18 +1091,36 @@ static void placement_done(struct dht *d, void *ctx, int status, const void *dat
 	const struct ovl_lookup_result *res = data;
 	struct dht_entry *e = status == 0 && res ? dht_store_find(d->store, key) : NULL;
 	if (e) {
-		bool in_set = false;
-		for (size_t i = 0; i < res->nreplicas; i++)
+		/* The replica set as the lookup found it, with this node merged
+		 * in: chord lists us when we are a successor of the owner; kad16
+		 * lookups never return their originator, so we rank ourselves by
+		 * XOR distance. */
+		struct ovl_node set[OVL_MAX_REPLICAS + 1];
+		size_t n = 0;
+		bool in_set = false, xor_metric = d->wire == RPC_OVL_KAD16;
+		const struct ovl_node *self = ovl_self(d->o);
+		for (size_t i = 0; i < res->nreplicas && n < d->p.replicas; i++) {
+			if (xor_metric && !in_set && ovl_id_xor_closer(key, self->id, res->replicas[i].id)) {
+				set[n++] = *self;
+				in_set = true;
+				if (n == d->p.replicas)
+					break;
+			}
 			if (is_self(d, &res->replicas[i]))
 				in_set = true;
-		if (is_self(d, &res->owner)) {
+			set[n++] = res->replicas[i];
+		}
+		if (xor_metric && !in_set && n < d->p.replicas) {
+			set[n++] = *self;
+			in_set = true;
+		}
+		if (n > 0 && is_self(d, &set[0])) {
 			/* We are the owner after all (our routing state lags): act as primary. */
 			e->primary = true;
-			for (size_t i = 0; i < res->nreplicas && i < d->p.replicas; i++)
-				if (!is_self(d, &res->replicas[i]))
-					batch_add(d, &res->replicas[i], e, false);
-		} else {
-			batch_add(d, &res->owner, e, !in_set);
+			for (size_t i = 1; i < n; i++)
+				batch_add(d, &set[i], e, false);
+		} else if (n > 0) {
+			batch_add(d, &set[0], e, !in_set);
 		}
 		batches_flush(d);
 	}

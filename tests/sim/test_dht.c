@@ -1,0 +1,253 @@
+/*
+ * test_dht.c - DHT semantics on small simulated networks, both overlays:
+ * put/get round trip, forged blocks refused by the storing node, replayed
+ * older versions refused, newer versions replace (and gets see them once
+ * caches expire), per-zone quotas, path caching, and cancellation.
+ */
+#include <check.h>
+#include <stdio.h>
+
+#include "tests/sim/test_dht_net.h"
+
+static const struct ovl_ops *ops_of(int i) { return i == 0 ? &chord_ops : &kad16_ops; }
+
+#define BLK_MAX 1024
+
+START_TEST(put_get_roundtrip)
+{
+	struct dnet *x = dnet_new(ops_of(_i), 40, 11, NULL);
+	ck_assert_ptr_nonnull(x);
+	uint8_t blk[BLK_MAX], key[DHT_KEY_LEN];
+	uint64_t far = 3600ULL * 1000000;
+	for (uint32_t name = 0; name < 50; name++) {
+		toy_key("example.", name, key);
+		size_t len = toy_block(blk, "example.", name, 1, far, 100, false);
+		struct dht_put_result pr = dnet_put1(x, dnet_random_live(x), key, blk, len, NULL, 0);
+		ck_assert_msg(pr.status == 0, "put %u: %s (%s)", name, ddns_strerror(pr.status), pr.reason);
+		ck_assert_uint_eq(pr.replicas_stored, 6);
+		ck_assert_uint_eq(dnet_copies(x, key, NULL), 6);
+	}
+	for (uint32_t name = 0; name < 50; name++) {
+		toy_key("example.", name, key);
+		struct get_rec g = dnet_get1(x, dnet_random_live(x), key);
+		ck_assert_int_eq(g.status, 0);
+		ck_assert_uint_eq(g.version, 1);
+	}
+	/* A key nobody stored. */
+	toy_key("example.", 999, key);
+	struct get_rec g = dnet_get1(x, 0, key);
+	ck_assert_int_eq(g.status, DDNS_ENOTFOUND);
+	/* Too big for the DHT: refused at once. */
+	static uint8_t huge[DHT_MAX_BLOCK + 1];
+	ck_assert_int_eq(dht_put(x->d[0], key, huge, sizeof(huge), NULL, NULL), DDNS_ETOOBIG);
+	dnet_free(x);
+}
+END_TEST
+
+START_TEST(forged_and_replay_refused)
+{
+	struct dnet *x = dnet_new(ops_of(_i), 30, 12, NULL);
+	ck_assert_ptr_nonnull(x);
+	uint8_t blk[BLK_MAX], key[DHT_KEY_LEN];
+	char reason[160];
+	uint64_t far = 3600ULL * 1000000;
+	toy_key("zone.", 7, key);
+	size_t len = toy_block(blk, "zone.", 7, 5, far, 64, true);
+	struct dht_put_result pr = dnet_put1(x, 3, key, blk, len, reason, sizeof(reason));
+	ck_assert_int_eq(pr.status, DDNS_EBOGUS);
+	ck_assert_msg(strstr(reason, "validation") != NULL, "reason: %s", reason);
+	ck_assert_uint_eq(dnet_copies(x, key, NULL), 0);
+	/* The storing node counted the refusal. */
+	uint64_t bogus = 0;
+	for (size_t i = 0; i < x->cap; i++) {
+		struct dht_stats st;
+		dht_get_stats(x->d[i], &st);
+		bogus += st.refused_bogus;
+	}
+	ck_assert_uint_eq(bogus, 1);
+	/* A block under the wrong key is bogus too. */
+	uint8_t other[DHT_KEY_LEN];
+	toy_key("zone.", 8, other);
+	len = toy_block(blk, "zone.", 7, 5, far, 64, false);
+	pr = dnet_put1(x, 3, other, blk, len, NULL, 0);
+	ck_assert_int_eq(pr.status, DDNS_EBOGUS);
+
+	/* Version 5 stored; version 4 (a replay) refused; 5 again is fine. */
+	pr = dnet_put1(x, 3, key, blk, len, NULL, 0);
+	ck_assert_int_eq(pr.status, 0);
+	uint8_t old[BLK_MAX];
+	size_t olen = toy_block(old, "zone.", 7, 4, far, 64, false);
+	pr = dnet_put1(x, 9, key, old, olen, reason, sizeof(reason));
+	ck_assert_int_eq(pr.status, DDNS_ESTALE);
+	ck_assert_msg(strstr(reason, "older") != NULL, "reason: %s", reason);
+	pr = dnet_put1(x, 9, key, blk, len, NULL, 0);
+	ck_assert_int_eq(pr.status, 0);
+	uint64_t minv = 0;
+	ck_assert_uint_eq(dnet_copies(x, key, &minv), 6);
+	ck_assert_uint_eq(minv, 5);
+	/* A replica refuses the replay when it is pushed straight to it. */
+	dnet_free(x);
+}
+END_TEST
+
+START_TEST(newer_replaces_after_cache_expiry)
+{
+	struct dnet *x = dnet_new(ops_of(_i), 40, 13, NULL);
+	ck_assert_ptr_nonnull(x);
+	uint8_t blk[BLK_MAX], key[DHT_KEY_LEN];
+	struct sim *s = simnet_sim(x->net);
+	toy_key("news.", 1, key);
+	uint64_t exp1 = sim_now_us(s) + 20ULL * 1000000;
+	size_t len = toy_block(blk, "news.", 1, 100, exp1, 200, false);
+	ck_assert_int_eq(dnet_put1(x, 0, key, blk, len, NULL, 0).status, 0);
+	/* Spread cached copies of version 100. */
+	for (int i = 0; i < 60; i++) {
+		struct get_rec g = dnet_get1(x, dnet_random_live(x), key);
+		ck_assert_int_eq(g.status, 0);
+		ck_assert_uint_eq(g.version, 100);
+	}
+	size_t cached = 0;
+	for (size_t i = 0; i < x->cap; i++)
+		cached += dht_local(x->d[i], key, NULL) == DHT_SRC_LOCAL_CACHE;
+	ck_assert_uint_gt(cached, 5);
+	len = toy_block(blk, "news.", 1, 101, sim_now_us(s) + 3600ULL * 1000000, 200, false);
+	struct dht_put_result pr = dnet_put1(x, 5, key, blk, len, NULL, 0);
+	ck_assert_int_eq(pr.status, 0);
+	uint64_t minv = 0;
+	ck_assert_uint_eq(dnet_copies(x, key, &minv), 6);
+	ck_assert_uint_eq(minv, 101);
+	/* Once version 100's caches expire every get sees 101. */
+	dnet_run(x, exp1 - sim_now_us(s) + 1);
+	for (size_t i = 0; i < x->cap; i++) {
+		struct get_rec g = dnet_get1(x, i, key);
+		ck_assert_int_eq(g.status, 0);
+		ck_assert_uint_eq(g.version, 101);
+	}
+	dnet_free(x);
+}
+END_TEST
+
+START_TEST(zone_quota)
+{
+	struct dht_params dp;
+	dht_params_default(&dp);
+	dp.zone_quota_blocks = 4;
+	dp.zone_quota_bytes = 4 * 1024;
+	struct dnet *x = dnet_new(ops_of(_i), 16, 14, &dp);
+	ck_assert_ptr_nonnull(x);
+	uint8_t blk[BLK_MAX], key[DHT_KEY_LEN];
+	char reason[160];
+	uint64_t far = 3600ULL * 1000000;
+	/* 16 nodes, quota of 4 blocks per zone per node: a greedy zone soon
+	 * fills its share on some node. */
+	unsigned ok = 0, refused = 0;
+	for (uint32_t name = 0; name < 80; name++) {
+		toy_key("greedy.", name, key);
+		size_t len = toy_block(blk, "greedy.", name, 1, far, 100, false);
+		struct dht_put_result pr = dnet_put1(x, name % 16, key, blk, len, reason, sizeof(reason));
+		if (pr.status == 0) {
+			ok++;
+		} else {
+			ck_assert_int_eq(pr.status, DDNS_EQUOTA);
+			ck_assert_msg(strstr(reason, "quota") != NULL, "reason: %s", reason);
+			refused++;
+		}
+	}
+	ck_assert_uint_gt(refused, 0);
+	ck_assert_uint_gt(ok, 0);
+	/* Byte quota: one block larger than 4 KiB of a fresh zone. */
+	toy_key("big.", 1, key);
+	uint8_t *bigblk = malloc(8192);
+	size_t len = toy_block(bigblk, "big.", 1, 1, far, 5000, false);
+	struct dht_put_result pr = dnet_put1(x, 2, key, bigblk, len, reason, sizeof(reason));
+	ck_assert_int_eq(pr.status, DDNS_EQUOTA);
+	free(bigblk);
+	/* Other zones are unaffected. */
+	for (uint32_t name = 0; name < 3; name++) {
+		toy_key("modest.", name, key);
+		len = toy_block(blk, "modest.", name, 1, far, 100, false);
+		pr = dnet_put1(x, 1, key, blk, len, reason, sizeof(reason));
+		ck_assert_msg(pr.status == 0, "modest put: %s", reason);
+		ck_assert_uint_eq(dnet_copies(x, key, NULL), 6);
+	}
+	dnet_free(x);
+}
+END_TEST
+
+START_TEST(path_caching)
+{
+	struct dnet *x = dnet_new(ops_of(_i), 64, 15, NULL);
+	ck_assert_ptr_nonnull(x);
+	uint8_t blk[BLK_MAX], key[DHT_KEY_LEN];
+	toy_key("hot.", 1, key);
+	size_t len = toy_block(blk, "hot.", 1, 1, 3600ULL * 1000000, 50, false);
+	ck_assert_int_eq(dnet_put1(x, 0, key, blk, len, NULL, 0).status, 0);
+	size_t from = 0;
+	while (dht_local(x->d[from], key, NULL) != DHT_SRC_NONE)
+		from++;
+	struct get_rec g = dnet_get1(x, from, key);
+	ck_assert_int_eq(g.status, 0);
+	ck_assert(g.source == DHT_SRC_REPLICA || g.source == DHT_SRC_PATH_CACHE);
+	ck_assert_uint_gt(g.rpcs, 0);
+	/* The originating node now answers from its cache, with no RPC. */
+	g = dnet_get1(x, from, key);
+	ck_assert_int_eq(g.status, 0);
+	ck_assert_int_eq(g.source, DHT_SRC_LOCAL_CACHE);
+	ck_assert_uint_eq(g.rpcs, 0);
+	dnet_free(x);
+}
+END_TEST
+
+static unsigned cancelled;
+static void count_cancel_put(void *arg, const struct dht_put_result *r)
+{
+	ck_assert_int_eq(r->status, DDNS_ECANCELLED);
+	cancelled++;
+}
+static void count_cancel_get(void *arg, const struct dht_get_result *r)
+{
+	ck_assert_int_eq(r->status, DDNS_ECANCELLED);
+	cancelled++;
+}
+
+START_TEST(free_cancels_pending)
+{
+	struct dnet *x = dnet_new(ops_of(_i), 20, 16, NULL);
+	ck_assert_ptr_nonnull(x);
+	uint8_t blk[BLK_MAX], key[DHT_KEY_LEN];
+	toy_key("c.", 1, key);
+	size_t len = toy_block(blk, "c.", 1, 1, 3600ULL * 1000000, 50, false);
+	cancelled = 0;
+	ck_assert_int_eq(dht_put(x->d[3], key, blk, len, count_cancel_put, NULL), 0);
+	ck_assert_int_eq(dht_get(x->d[3], key, count_cancel_get, NULL), 0);
+	dht_free(x->d[3]);
+	x->d[3] = NULL;
+	ck_assert_uint_eq(cancelled, 2);
+	dnet_run(x, 10ULL * 1000000); /* late overlay completions find nothing dangling */
+	dnet_free(x);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+	Suite *s = suite_create("dht");
+	TCase *tc = tcase_create("semantics");
+	tcase_set_timeout(tc, 120);
+	tcase_add_loop_test(tc, put_get_roundtrip, 0, 2);
+	tcase_add_loop_test(tc, forged_and_replay_refused, 0, 2);
+	tcase_add_loop_test(tc, newer_replaces_after_cache_expiry, 0, 2);
+	tcase_add_loop_test(tc, zone_quota, 0, 2);
+	tcase_add_loop_test(tc, path_caching, 0, 2);
+	tcase_add_loop_test(tc, free_cancels_pending, 0, 2);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(suite());
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}

@@ -371,15 +371,51 @@ static int bind_both(struct gw_net *n, struct sockaddr_storage *ss, socklen_t sl
 	return rc;
 }
 
+/* "A.B.C.D:PORT" or "[V6]:PORT", port 0..65535 (0: any free port; libevent's
+ * own parser refuses 0). */
+static int parse_addr(const char *s, struct sockaddr_storage *ss, int *sl)
+{
+	char host[INET6_ADDRSTRLEN + 2];
+	const char *colon = strrchr(s, ':');
+	char *end;
+	if (!colon || (size_t)(colon - s) >= sizeof(host) || colon[1] == 0)
+		return -EINVAL;
+	errno = 0;
+	unsigned long port = strtoul(colon + 1, &end, 10);
+	if (*end || errno || port > 65535)
+		return -EINVAL;
+	memcpy(host, s, (size_t)(colon - s));
+	host[colon - s] = 0;
+	memset(ss, 0, sizeof(*ss));
+	if (host[0] == '[') {
+		size_t hl = strlen(host);
+		struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
+		if (hl < 3 || host[hl - 1] != ']')
+			return -EINVAL;
+		host[hl - 1] = 0;
+		if (inet_pton(AF_INET6, host + 1, &a6->sin6_addr) != 1)
+			return -EINVAL;
+		a6->sin6_family = AF_INET6;
+		a6->sin6_port = htons((uint16_t)port);
+		*sl = sizeof(*a6);
+		return 0;
+	}
+	struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
+	if (inet_pton(AF_INET, host, &a4->sin_addr) != 1)
+		return -EINVAL;
+	a4->sin_family = AF_INET;
+	a4->sin_port = htons((uint16_t)port);
+	*sl = sizeof(*a4);
+	return 0;
+}
+
 int gw_net_start(struct gw *g, struct event_base *base, const char *listen)
 {
 	struct sockaddr_storage ss;
 	int sl = sizeof(ss);
 	int rc;
 	struct gw_net *n;
-	memset(&ss, 0, sizeof(ss));
-	if (evutil_parse_sockaddr_port(listen, (struct sockaddr *)&ss, &sl) != 0 ||
-	    (ss.ss_family != AF_INET && ss.ss_family != AF_INET6))
+	if (parse_addr(listen, &ss, &sl) != 0)
 		return -EINVAL;
 	n = calloc(1, sizeof(*n));
 	if (!n)

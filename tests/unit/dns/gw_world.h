@@ -43,13 +43,13 @@ struct world {
 
 static struct sim *w_sim_for_clock;
 
-static uint64_t w_unix_clock(void *arg)
+static inline uint64_t w_unix_clock(void *arg)
 {
 	(void)arg;
 	return W_T0 + sim_now_us(w_sim_for_clock) / 1000000;
 }
 
-static bool w_is_rogue(struct world *w, struct dht *d)
+static inline bool w_is_rogue(struct world *w, struct dht *d)
 {
 	for (size_t i = 0; i < w->nrogue; i++)
 		if (w->rogue[i] == d)
@@ -57,7 +57,7 @@ static bool w_is_rogue(struct world *w, struct dht *d)
 	return false;
 }
 
-static void w_validate(void *arg, struct dht *d, const uint8_t key[DHT_KEY_LEN], const uint8_t *blk,
+static inline void w_validate(void *arg, struct dht *d, const uint8_t key[DHT_KEY_LEN], const uint8_t *blk,
 		       size_t len, dht_validate_done_cb done, void *done_arg)
 {
 	struct world *w = arg;
@@ -74,14 +74,14 @@ static void w_validate(void *arg, struct dht *d, const uint8_t key[DHT_KEY_LEN],
 	ddns_blockval_validate(w->bv, d, key, blk, len, done, done_arg);
 }
 
-static struct dns_name w_name(const char *s)
+static inline struct dns_name w_name(const char *s)
 {
 	struct dns_name n;
 	ck_assert_int_eq(dns_name_from_str(&n, s, NULL), 0);
 	return n;
 }
 
-static void w_load(struct dns_rrlist *l, const char *text, const char *origin)
+static inline void w_load(struct dns_rrlist *l, const char *text, const char *origin)
 {
 	char err[256] = "";
 	struct dns_name o = w_name(origin);
@@ -89,7 +89,7 @@ static void w_load(struct dns_rrlist *l, const char *text, const char *origin)
 	ck_assert_msg(rc == 0, "zone %s: %s", origin, err);
 }
 
-static void w_add_key(struct dns_rrlist *l, struct dnssec_key *k)
+static inline void w_add_key(struct dns_rrlist *l, struct dnssec_key *k)
 {
 	size_t len;
 	const uint8_t *rd = dnssec_key_rdata(k, &len);
@@ -98,7 +98,7 @@ static void w_add_key(struct dns_rrlist *l, struct dnssec_key *k)
 			 0);
 }
 
-static void w_sign(struct dns_rrlist *z, const char *apex, struct dnssec_key *k)
+static inline void w_sign(struct dns_rrlist *z, const char *apex, struct dnssec_key *k)
 {
 	struct dns_name a = w_name(apex);
 	size_t nsigs;
@@ -113,9 +113,9 @@ struct w_batch {
 	size_t outstanding, failed;
 };
 
-static bool w_batch_done(void *arg) { return ((struct w_batch *)arg)->outstanding == 0; }
+static inline bool w_batch_done(void *arg) { return ((struct w_batch *)arg)->outstanding == 0; }
 
-static void w_put_cb(void *arg, const struct dht_put_result *res)
+static inline void w_put_cb(void *arg, const struct dht_put_result *res)
 {
 	struct w_batch *b = arg;
 	if (res->status != 0)
@@ -123,7 +123,7 @@ static void w_put_cb(void *arg, const struct dht_put_result *res)
 	b->outstanding--;
 }
 
-static void w_put(struct world *w, size_t from, const uint8_t *key, const uint8_t *blk, size_t len,
+static inline void w_put(struct world *w, size_t from, const uint8_t *key, const uint8_t *blk, size_t len,
 		  bool expect_ok)
 {
 	struct w_batch b = {0, 0};
@@ -136,7 +136,7 @@ static void w_put(struct world *w, size_t from, const uint8_t *key, const uint8_
 
 /* Build the world: keys, zones, blocks, a network of `nodes` nodes of ops,
  * every block put. */
-static struct world *world_new(const struct ovl_ops *ops, size_t nodes, uint64_t seed)
+static inline struct world *world_new(const struct ovl_ops *ops, size_t nodes, uint64_t seed)
 {
 	struct world *w = calloc(1, sizeof(*w));
 	struct dnssec_key *rk, *ek;
@@ -230,7 +230,7 @@ static struct world *world_new(const struct ovl_ops *ops, size_t nodes, uint64_t
 	return w;
 }
 
-static void world_free(struct world *w)
+static inline void world_free(struct world *w)
 {
 	if (!w)
 		return;
@@ -242,7 +242,7 @@ static void world_free(struct world *w)
 	free(w);
 }
 
-static const struct dns_block_out *w_block(struct world *w, const char *name, uint16_t type)
+static inline const struct dns_block_out *w_block(struct world *w, const char *name, uint16_t type)
 {
 	struct dns_name n = w_name(name);
 	for (size_t i = 0; i < w->blocks.n; i++)
@@ -253,7 +253,7 @@ static const struct dns_block_out *w_block(struct world *w, const char *name, ui
 }
 
 /* Node index of each of key's replicas (the oracle's node first). */
-static size_t w_replicas(struct world *w, const uint8_t *key, size_t *idx, size_t max)
+static inline size_t w_replicas(struct world *w, const uint8_t *key, size_t *idx, size_t max)
 {
 	struct ovl_node rs[OVL_MAX_REPLICAS];
 	size_t owner = simnet_oracle(w->net, key);
@@ -269,7 +269,7 @@ static size_t w_replicas(struct world *w, const uint8_t *key, size_t *idx, size_
 
 /* Replace the copies of <name, type> on the first `count` replicas by a
  * forged block (one RDATA octet flipped, signatures unchanged). */
-static void w_forge(struct world *w, const char *name, uint16_t type, size_t count)
+static inline void w_forge(struct world *w, const char *name, uint16_t type, size_t count)
 {
 	const struct dns_block_out *b = w_block(w, name, type);
 	size_t idx[OVL_MAX_REPLICAS];
@@ -298,7 +298,7 @@ static void w_forge(struct world *w, const char *name, uint16_t type, size_t cou
 }
 
 /* A node that holds no stored copy of any of the given blocks. */
-static size_t w_outsider(struct world *w, const char *const *names, const uint16_t *types, size_t n)
+static inline size_t w_outsider(struct world *w, const char *const *names, const uint16_t *types, size_t n)
 {
 	for (size_t i = 0; i < simnet_size(w->net); i++) {
 		bool ok = true;
@@ -317,7 +317,7 @@ static size_t w_outsider(struct world *w, const char *const *names, const uint16
 /* ---- queries ---------------------------------------------------------- */
 
 /* A query packet: edns < 0 for none, else the advertised UDP size. */
-static size_t w_query(uint8_t *out, size_t cap, uint16_t id, const char *name, uint16_t type,
+static inline size_t w_query(uint8_t *out, size_t cap, uint16_t id, const char *name, uint16_t type,
 		      uint16_t qclass, int edns, bool do_bit, uint16_t flags)
 {
 	struct dns_msgw *mw = malloc(sizeof(*mw));
@@ -349,7 +349,7 @@ struct w_ans {
 	size_t len;
 };
 
-static void w_ans_cb(void *arg, const uint8_t *pkt, size_t len)
+static inline void w_ans_cb(void *arg, const uint8_t *pkt, size_t len)
 {
 	struct w_ans *a = arg;
 	ck_assert(!a->done);
@@ -363,11 +363,11 @@ static void w_ans_cb(void *arg, const uint8_t *pkt, size_t len)
 	a->len = len;
 }
 
-static bool w_ans_done(void *arg) { return ((struct w_ans *)arg)->done; }
+static inline bool w_ans_done(void *arg) { return ((struct w_ans *)arg)->done; }
 
 /* Send a raw packet and run the simulator until the answer; parse it into
  * m (when not dropped). Returns true when answered (not dropped). */
-static bool w_ask_raw(struct world *w, struct gw *g, const uint8_t *pkt, size_t len,
+static inline bool w_ask_raw(struct world *w, struct gw *g, const uint8_t *pkt, size_t len,
 		      size_t max_udp, struct dns_msg *m)
 {
 	struct w_ans a = {0};
@@ -384,7 +384,7 @@ static bool w_ask_raw(struct world *w, struct gw *g, const uint8_t *pkt, size_t 
 	return true;
 }
 
-static void w_ask(struct world *w, struct gw *g, const char *name, uint16_t type, int edns,
+static inline void w_ask(struct world *w, struct gw *g, const char *name, uint16_t type, int edns,
 		  bool do_bit, uint16_t flags, size_t max_udp, struct dns_msg *m)
 {
 	uint8_t pkt[512];
@@ -395,7 +395,7 @@ static void w_ask(struct world *w, struct gw *g, const char *name, uint16_t type
 }
 
 /* Records of type in section s. */
-static size_t w_count(const struct dns_msg *m, enum dns_section s, uint16_t type)
+static inline size_t w_count(const struct dns_msg *m, enum dns_section s, uint16_t type)
 {
 	size_t n = 0;
 	for (size_t i = 0; i < m->sec[s].n; i++)
@@ -405,7 +405,7 @@ static size_t w_count(const struct dns_msg *m, enum dns_section s, uint16_t type
 }
 
 /* The EDE info code in m, or -1. */
-static int w_ede(const struct dns_msg *m)
+static inline int w_ede(const struct dns_msg *m)
 {
 	size_t pos = 0;
 	struct dns_edns_opt o;
@@ -415,7 +415,7 @@ static int w_ede(const struct dns_msg *m)
 	return -1;
 }
 
-static struct gw *w_gateway(struct world *w, size_t node)
+static inline struct gw *w_gateway(struct world *w, size_t node)
 {
 	struct gw_params p;
 	int err;

@@ -520,6 +520,78 @@ START_TEST(cache_and_coalescing)
 }
 END_TEST
 
+/* Compare mode: every lookup through both overlays (two networks here, one
+ * per overlay, stepped together); the first validated answer is used and
+ * both are counted. */
+struct two_ans {
+	struct w_ans a;
+	struct gw *g;
+};
+
+static bool both_done(void *arg)
+{
+	struct two_ans *t = arg;
+	struct gw_stats st;
+	gw_get_stats(t->g, &st);
+	return t->a.done && st.ovl[0].found + st.ovl[0].notfound + st.ovl[0].failed ==
+				    st.ovl[0].lookups &&
+	       st.ovl[1].found + st.ovl[1].notfound + st.ovl[1].failed == st.ovl[1].lookups;
+}
+
+START_TEST(compare_mode)
+{
+	struct world *k = world_new(&kad16_ops, 10, 108);
+	struct world *c = world_new(&chord_ops, 10, 109);
+	struct gw_params p;
+	int err;
+	gw_params_default(&p);
+	p.mode = GW_MODE_COMPARE;
+	p.overlays[0].name = "kad16";
+	p.overlays[0].dht = simnet_dht(k->net, 0);
+	p.overlays[1].name = "chord";
+	p.overlays[1].dht = simnet_dht(c->net, 0);
+	p.noverlays = 2;
+	struct gw *g = gw_new(NULL, &p, &err);
+	ck_assert_ptr_nonnull(g);
+	const char *names[] = {"www.example.", "alias.example.", "missing.example."};
+	for (int i = 0; i < 3; i++) {
+		uint8_t pkt[512];
+		size_t len = w_query(pkt, sizeof(pkt), 1, names[i], DNS_T_A, DNS_C_IN, -1, false, 0);
+		struct two_ans t = {.g = g};
+		ck_assert_int_eq(gw_handle_packet(g, pkt, len, 512, w_ans_cb, &t.a), 0);
+		for (int n = 0; n < 200000 && !both_done(&t); n++) {
+			sim_step(simnet_sim(k->net));
+			sim_step(simnet_sim(c->net));
+		}
+		ck_assert(both_done(&t));
+		struct dns_msg m;
+		dns_msg_init(&m);
+		ck_assert_int_eq(dns_msg_parse(&m, t.a.pkt, t.a.len), 0);
+		ck_assert_uint_eq(dns_msg_rcode(&m), i == 2 ? DNS_R_NXDOMAIN : DNS_R_NOERROR);
+		if (i < 2)
+			ck_assert(has_a(&m, "192.0.2.3"));
+		dns_msg_clear(&m);
+		free(t.a.pkt);
+	}
+	struct gw_stats st;
+	gw_get_stats(g, &st);
+	ck_assert_uint_eq(st.noverlays, 2);
+	/* www: A; alias: A, CNAME (www cached); missing: A, CNAME, NSEC. */
+	for (int i = 0; i < 2; i++) {
+		ck_assert_uint_eq(st.ovl[i].lookups, 6);
+		ck_assert_uint_eq(st.ovl[i].found, 2);
+		ck_assert_uint_eq(st.ovl[i].notfound, 4);
+		ck_assert_uint_eq(st.ovl[i].rpcs.n, 6);
+		ck_assert_uint_eq(st.ovl[i].hops.n, 6);
+	}
+	ck_assert_str_eq(st.ovl[1].name, "chord");
+	ck_assert_uint_eq(st.ovl[0].first + st.ovl[1].first, 2);
+	gw_free(g);
+	world_free(c);
+	world_free(k);
+}
+END_TEST
+
 START_TEST(rcode_mapping)
 {
 	int ede;
@@ -552,6 +624,7 @@ static Suite *gateway_suite(void)
 	tcase_add_test(tc, stats_chaos);
 	tcase_add_test(tc, malformed_queries);
 	tcase_add_test(tc, cache_and_coalescing);
+	tcase_add_test(tc, compare_mode);
 	tcase_add_test(tc, rcode_mapping);
 	suite_add_tcase(s, tc);
 	return s;

@@ -18,5 +18,9 @@ int ddns_cmd_keygen(int argc, char **argv);
 int ddns_cmd_sign(int argc, char **argv);
 int ddns_cmd_delegate(int argc, char **argv);
 int ddns_cmd_verify(int argc, char **argv);
+/* Clients of a running node (cli/client.h). */
+int ddns_cmd_publish(int argc, char **argv);
+int ddns_cmd_lookup(int argc, char **argv);
+int ddns_cmd_status(int argc, char **argv);
 
 #endif

@@ -12,6 +12,9 @@ static const struct ddns_command commands[] = {
 	{"sign", "sign a zone file (NSEC chain and RRSIGs)", ddns_cmd_sign},
 	{"delegate", "make a child's DS RRset signed by the parent key", ddns_cmd_delegate},
 	{"verify", "validate signed zone files from a trust anchor", ddns_cmd_verify},
+	{"publish", "sign a zone and insert its RRsets through a node", ddns_cmd_publish},
+	{"lookup", "look an RRset up through a node: answer, RPCs, hops", ddns_cmd_lookup},
+	{"status", "a node's rings, neighbours and blocks (and wait for them)", ddns_cmd_status},
 };
 
 static void usage(FILE *fp)

@@ -1145,9 +1145,12 @@ void dht_maintain(struct dht *d)
 			for (size_t i = 0; i < n; i++)
 				if (!is_self(d, &set[i]))
 					batch_add(d, &set[i], e, false);
-			continue;
+			/* Our routing state may miss a live node closer to the key
+			 * (kad16 learns contacts lazily): every placement round the
+			 * owner also checks the set with a lookup, below. */
+		} else {
+			e->primary = false;
 		}
-		e->primary = false;
 		if ((d->round + e->key[DHT_KEY_LEN - 1]) % pr != 0 || placements >= PLACEMENT_MAX_PER_ROUND)
 			continue;
 		uint8_t *kc = malloc(DHT_KEY_LEN);

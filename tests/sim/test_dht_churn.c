@@ -100,6 +100,17 @@ START_TEST(crash_fifth_at_once)
 		if (lost[i])
 			continue;
 		unsigned c = dnet_copies(x, keys[i], NULL);
+		if (c < 6) {
+			unsigned resp = 0;
+			for (size_t j = 0; j < x->cap; j++)
+				if (x->d[j] && dht_local(x->d[j], keys[i], NULL) == DHT_SRC_LOCAL_STORE &&
+				    ovl_responsible(simnet_ovl(x->net, j), keys[i]))
+					resp++;
+			size_t o = simnet_oracle(x->net, keys[i]);
+			printf("block %u: %u copies, %u holders think they own it; oracle owner holds: %s, thinks responsible: %d\n",
+			       i, c, resp, dht_source_name(dht_local(x->d[o], keys[i], NULL)),
+			       ovl_responsible(simnet_ovl(x->net, o), keys[i]));
+		}
 		ck_assert_msg(c >= 6, "block %u on %u live nodes after repair", i, c);
 		restored += c == 6;
 		extra += c > 6;

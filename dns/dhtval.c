@@ -73,7 +73,6 @@ struct ddns_blockval {
 struct vjob {
 	struct ddns_blockval *bv; /* NULL once bv was freed under us */
 	struct dht *d;
-	uint8_t key[DHT_KEY_LEN];
 	struct dns_block blk;
 	struct dns_block_set *fetched;
 	size_t nfetched;
@@ -621,7 +620,6 @@ void ddns_blockval_validate(void *arg, struct dht *d, const uint8_t key[DHT_KEY_
 	j->d = d;
 	j->done = done;
 	j->done_arg = done_arg;
-	memcpy(j->key, key, DHT_KEY_LEN);
 	dns_block_init(&j->blk);
 	int rc = job_decode(&j->blk, key, blk, len, why, sizeof(why));
 	if (rc) {

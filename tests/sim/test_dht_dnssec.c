@@ -148,7 +148,12 @@ static void world_init(struct world *w)
 	w->korg = gen("org.");
 	w->kex = gen("example.org.");
 	w->kbroken = gen("broken.org.");
-	w->kevil = gen("example.org."); /* same name, not in the chain */
+	/* Same name, not in the chain; a different key tag, or its forgeries
+	 * would be EBOGUS rather than ENOKEY (1 run in 65536). */
+	do {
+		dnssec_key_free(w->kevil);
+		w->kevil = gen("example.org.");
+	} while (dnssec_key_tag(w->kevil) == dnssec_key_tag(w->kex));
 	w->korphan = gen("orphan.org.");
 	struct dnssec_key *kother = gen("broken.org.");
 

@@ -63,6 +63,7 @@ void simdns_params_default(struct simdns_params *p)
 	p->zipf = 0.91;
 	p->parallel = 64;
 	p->net.dht.replicas = 1;
+	p->conv_resolvers = 1;
 }
 
 /* Record names past the end of the list get a host label in front, so any
@@ -572,7 +573,7 @@ int simdns_run(const struct simdns_params *p, struct simdns_result *r)
 	x.rng = sim_rng(simnet_sim(x.net));
 	struct conv_params cp;
 	conv_params_default(&cp);
-	cp.resolvers = p->nodes;
+	cp.resolvers = p->conv_resolvers ? p->conv_resolvers : 1;
 	cp.latency = np.latency;
 	cp.seed = np.seed;
 	cp.answer_ttl_s = RECORD_TTL;

@@ -33,6 +33,9 @@ struct simdns_params {
 	double fail;                /* crash this share of nodes after the puts */
 	size_t parallel;            /* operations in flight (default 64) */
 	struct wl_rttdist *paper;   /* one-server RTTs for the paper's latency method */
+	size_t conv_resolvers;      /* caching resolvers of the conventional reference
+				       (default 1: one site resolver, as in the paper's
+				       trace); queries from node i use resolver i mod this */
 	FILE *progress;             /* status lines, or NULL */
 };
 

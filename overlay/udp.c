@@ -10,6 +10,12 @@
  * releases them all). While its callback runs a timer is marked `firing`;
  * a cancel then only marks it cancelled, and the dispatcher frees it after
  * the callback returns. A one-shot timer is always freed after its callback.
+ *
+ * Delay queue (udp_tr_set_delay): a binary min-heap of copied datagrams
+ * keyed by (due time, sequence number), so the order is by due time and,
+ * for equal due times, by send order. Invariant: while the heap is not
+ * empty, dq_ev is armed for the head's due time (re-armed whenever a push
+ * makes a new head and after every dispatch).
  */
 #include "overlay/udp.h"
 
@@ -50,6 +56,19 @@ struct tr_timer {
 	struct tr_timer *prev, *next;
 };
 
+struct udp_delayed {
+	uint64_t due_us;
+	uint64_t seq;
+	struct tr_addr to;
+	uint8_t *data;
+	size_t len;
+};
+
+/* The process default of udp_tr_set_default_delay (this file is a transport
+ * backend: exempt from the no-writable-globals rule of overlay/). */
+static udp_delay_cb default_delay_cb;
+static void *default_delay_arg;
+
 struct udp_tr {
 	struct tr tr; /* must be first */
 	struct event_base *base;
@@ -60,6 +79,12 @@ struct udp_tr {
 	uint64_t pool[UDP_RAND_POOL];
 	unsigned pool_left;
 	struct udp_tr_stats st;
+	udp_delay_cb delay_cb;
+	void *delay_arg;
+	struct udp_delayed *dq; /* min-heap by (due_us, seq) */
+	size_t dq_len, dq_cap;
+	uint64_t dq_seq;
+	struct event *dq_ev;
 };
 
 static struct udp_tr *udp_of(struct tr *t) { return (struct udp_tr *)t; }
@@ -103,17 +128,12 @@ static bool sockaddr_to_addr(const struct sockaddr_storage *ss, struct tr_addr *
 	return false;
 }
 
-static int udp_send(struct tr *t, const struct tr_addr *to, const uint8_t *data, size_t len)
+/* The socket send proper (now, or when a delayed datagram falls due). */
+static int udp_sendto(struct udp_tr *u, const struct tr_addr *to, const uint8_t *data,
+		      size_t len)
 {
-	struct udp_tr *u = udp_of(t);
 	struct sockaddr_storage ss;
 	socklen_t slen;
-	if (len > t->mtu)
-		return -EMSGSIZE;
-	if (to->family != t->self.family) {
-		u->st.send_errors++;
-		return -EAFNOSUPPORT;
-	}
 	addr_to_sockaddr(to, &ss, &slen);
 	ssize_t n;
 	do
@@ -131,6 +151,118 @@ static int udp_send(struct tr *t, const struct tr_addr *to, const uint8_t *data,
 	u->st.datagrams_out++;
 	u->st.bytes_out += (uint64_t)n;
 	return 0;
+}
+
+static uint64_t udp_now_us(struct tr *t);
+
+static bool dq_less(const struct udp_delayed *a, const struct udp_delayed *b)
+{
+	return a->due_us < b->due_us || (a->due_us == b->due_us && a->seq < b->seq);
+}
+
+static void dq_swap(struct udp_delayed *a, struct udp_delayed *b)
+{
+	struct udp_delayed t = *a;
+	*a = *b;
+	*b = t;
+}
+
+static void dq_pop(struct udp_tr *u)
+{
+	u->dq[0] = u->dq[--u->dq_len];
+	size_t i = 0;
+	for (;;) {
+		size_t l = 2 * i + 1, r = l + 1, m = i;
+		if (l < u->dq_len && dq_less(&u->dq[l], &u->dq[m]))
+			m = l;
+		if (r < u->dq_len && dq_less(&u->dq[r], &u->dq[m]))
+			m = r;
+		if (m == i)
+			break;
+		dq_swap(&u->dq[i], &u->dq[m]);
+		i = m;
+	}
+	u->st.delay_queue_len = u->dq_len;
+}
+
+static void dq_arm(struct udp_tr *u)
+{
+	if (u->dq_len == 0) {
+		evtimer_del(u->dq_ev);
+		return;
+	}
+	uint64_t now = udp_now_us(&u->tr), due = u->dq[0].due_us;
+	uint64_t wait = due > now ? due - now : 0;
+	struct timeval tv = {.tv_sec = (time_t)(wait / 1000000u),
+			     .tv_usec = (suseconds_t)(wait % 1000000u)};
+	evtimer_add(u->dq_ev, &tv);
+}
+
+static void dq_on_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct udp_tr *u = arg;
+	(void)fd;
+	(void)what;
+	uint64_t now = udp_now_us(&u->tr);
+	while (u->dq_len && u->dq[0].due_us <= now) {
+		struct udp_delayed d = u->dq[0];
+		dq_pop(u);
+		(void)udp_sendto(u, &d.to, d.data, d.len);
+		free(d.data);
+	}
+	dq_arm(u);
+}
+
+/* Queue a copy of the datagram for delay_us. 0 or -ENOMEM. */
+static int dq_push(struct udp_tr *u, const struct tr_addr *to, const uint8_t *data, size_t len,
+		   uint64_t delay_us)
+{
+	if (!u->dq_ev) {
+		u->dq_ev = evtimer_new(u->base, dq_on_timer, u);
+		if (!u->dq_ev)
+			return -ENOMEM;
+	}
+	if (u->dq_len == u->dq_cap) {
+		size_t cap = u->dq_cap ? 2 * u->dq_cap : 64;
+		struct udp_delayed *q = realloc(u->dq, cap * sizeof(*q));
+		if (!q)
+			return -ENOMEM;
+		u->dq = q;
+		u->dq_cap = cap;
+	}
+	uint8_t *copy = malloc(len ? len : 1);
+	if (!copy)
+		return -ENOMEM;
+	memcpy(copy, data, len);
+	size_t i = u->dq_len++;
+	u->dq[i] = (struct udp_delayed){.due_us = udp_now_us(&u->tr) + delay_us,
+					.seq = u->dq_seq++, .to = *to, .data = copy, .len = len};
+	while (i > 0 && dq_less(&u->dq[i], &u->dq[(i - 1) / 2])) {
+		dq_swap(&u->dq[i], &u->dq[(i - 1) / 2]);
+		i = (i - 1) / 2;
+	}
+	u->st.delayed++;
+	u->st.delay_queue_len = u->dq_len;
+	if (u->dq_len > u->st.delay_queue_peak)
+		u->st.delay_queue_peak = u->dq_len;
+	if (i == 0)
+		dq_arm(u); /* a new head: the timer follows it */
+	return 0;
+}
+
+static int udp_send(struct tr *t, const struct tr_addr *to, const uint8_t *data, size_t len)
+{
+	struct udp_tr *u = udp_of(t);
+	if (len > t->mtu)
+		return -EMSGSIZE;
+	if (to->family != t->self.family) {
+		u->st.send_errors++;
+		return -EAFNOSUPPORT;
+	}
+	uint64_t delay = u->delay_cb ? u->delay_cb(u->delay_arg, to) : 0;
+	if (delay)
+		return dq_push(u, to, data, len, delay);
+	return udp_sendto(u, to, data, len);
 }
 
 static void udp_on_read(evutil_socket_t fd, short what, void *arg)
@@ -286,6 +418,11 @@ static void udp_free(struct tr *t)
 	struct udp_tr *u = udp_of(t);
 	while (u->timers)
 		timer_unlink_free(u->timers);
+	for (size_t i = 0; i < u->dq_len; i++)
+		free(u->dq[i].data);
+	free(u->dq);
+	if (u->dq_ev)
+		event_free(u->dq_ev);
 	if (u->rev)
 		event_free(u->rev);
 	if (u->fd >= 0)
@@ -316,6 +453,8 @@ struct tr *udp_tr_new(struct event_base *base, const struct tr_addr *addr, int *
 	u->base = base;
 	u->tr.ops = &udp_ops;
 	u->tr.mtu = UDP_TR_MTU;
+	u->delay_cb = default_delay_cb;
+	u->delay_arg = default_delay_arg;
 	if (addr->family != TR_AF_INET && addr->family != TR_AF_INET6) {
 		e = -EAFNOSUPPORT;
 		goto fail;
@@ -373,4 +512,17 @@ fail:
 void udp_tr_get_stats(const struct tr *t, struct udp_tr_stats *out)
 {
 	*out = ((const struct udp_tr *)t)->st;
+}
+
+void udp_tr_set_delay(struct tr *t, udp_delay_cb cb, void *arg)
+{
+	struct udp_tr *u = udp_of(t);
+	u->delay_cb = cb;
+	u->delay_arg = arg;
+}
+
+void udp_tr_set_default_delay(udp_delay_cb cb, void *arg)
+{
+	default_delay_cb = cb;
+	default_delay_arg = arg;
 }

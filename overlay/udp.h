@@ -37,8 +37,32 @@ struct udp_tr_stats {
 	uint64_t bytes_in, bytes_out;
 	uint64_t send_errors;
 	uint64_t recv_truncated;  /* datagrams larger than the receive buffer */
+	/* Appended: the delay queue (udp_tr_set_delay). */
+	uint64_t delayed;         /* datagrams that went through the delay queue */
+	uint64_t delay_queue_len, delay_queue_peak; /* held now, most ever held */
 };
 /* Counters of an endpoint made by udp_tr_new (t must be one). */
 void udp_tr_get_stats(const struct tr *t, struct udp_tr_stats *out);
+
+/* --- Emulated delay (append-only addition, for `ddns testbed --latency-matrix`) ---
+ *
+ * A delay function gives the one-way delay, in microseconds, to add to a
+ * datagram sent to `to` (0: send at once). With one set, udp_send copies
+ * each delayed datagram into a delay queue ordered by due time (a binary
+ * heap; equal due times keep their send order) and one libevent timer
+ * sends the queue's head when it falls due, so a pair's datagrams leave in
+ * order and the queue costs O(log n) per datagram. The send itself happens
+ * later: its errors are counted (send_errors), as loss would be. tr_free
+ * drops what is still queued. */
+typedef uint64_t (*udp_delay_cb)(void *arg, const struct tr_addr *to);
+
+/* Delay t's later sends by cb(arg, to) (arg borrowed: it must outlive t or
+ * the next call); cb NULL turns delays off (datagrams already queued still
+ * leave at their due time). t must come from udp_tr_new. */
+void udp_tr_set_delay(struct tr *t, udp_delay_cb cb, void *arg);
+
+/* Process-wide default given to every endpoint udp_tr_new makes afterwards
+ * (ddnsd sets it before the node makes its endpoint). NULL cb: none. */
+void udp_tr_set_default_delay(udp_delay_cb cb, void *arg);
 
 #endif

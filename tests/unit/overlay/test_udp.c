@@ -394,6 +394,177 @@ START_TEST(new_rejects_bad_family)
 }
 END_TEST
 
+/* --- Delay queue --------------------------------------------------------- */
+
+/* A two-host "matrix": the delay to a destination depends on its port. */
+struct delay_map {
+	uint16_t port[4];
+	uint64_t us[4];
+	unsigned asked;
+};
+
+static uint64_t map_delay(void *arg, const struct tr_addr *to)
+{
+	struct delay_map *m = arg;
+	m->asked++;
+	for (int i = 0; i < 4; i++)
+		if (m->port[i] == to->port)
+			return m->us[i];
+	return 0;
+}
+
+/* Records arrival order and times. */
+struct arrivals {
+	unsigned n;
+	uint8_t first[64];
+	uint64_t at_us[64];
+	struct tr *echo_via; /* when set: send every datagram back to its source */
+};
+
+static void on_arrival(void *arg, const struct tr_addr *from, const uint8_t *data, size_t len)
+{
+	struct arrivals *a = arg;
+	if (a->n < 64) {
+		a->first[a->n] = len ? data[0] : 0;
+		a->at_us[a->n] = mono_us();
+	}
+	a->n++;
+	if (a->echo_via)
+		ck_assert_int_eq(tr_send(a->echo_via, from, data, len), 0);
+}
+
+struct arr_want {
+	struct arrivals *a;
+	unsigned n;
+};
+
+static bool arrived(void *arg)
+{
+	struct arr_want *w = arg;
+	return w->a->n >= w->n;
+}
+
+START_TEST(delay_queue_holds_for_the_one_way_delay_and_round_trip_is_twice)
+{
+	struct event_base *base = event_base_new();
+	struct tr *a = udp_on(base, "127.0.0.1:0");
+	struct tr *b = udp_on(base, "127.0.0.1:0");
+	/* a -> b and b -> a: 40 ms each, as a symmetric matrix entry gives */
+	struct delay_map ma = {.port = {tr_self(b)->port}, .us = {40000}};
+	struct delay_map mb = {.port = {tr_self(a)->port}, .us = {40000}};
+	udp_tr_set_delay(a, map_delay, &ma);
+	udp_tr_set_delay(b, map_delay, &mb);
+	struct arrivals at_b = {.echo_via = b}, at_a = {0};
+	tr_set_recv(b, on_arrival, &at_b);
+	tr_set_recv(a, on_arrival, &at_a);
+	const uint8_t msg[] = {7, 1, 2, 3};
+	uint64_t t0 = mono_us();
+	ck_assert_int_eq(tr_send(a, tr_self(b), msg, sizeof(msg)), 0);
+	/* held, not sent: nothing on the wire yet */
+	struct udp_tr_stats st;
+	udp_tr_get_stats(a, &st);
+	ck_assert_uint_eq(st.datagrams_out, 0);
+	ck_assert_uint_eq(st.delayed, 1);
+	ck_assert_uint_eq(st.delay_queue_len, 1);
+	struct arr_want w = {&at_a, 1};
+	ck_assert(loop_until(base, arrived, &w, 3000));
+	uint64_t one_way = at_b.at_us[0] - t0, rtt = at_a.at_us[0] - t0;
+	printf("delay queue: one way %.2f ms (40 expected), round trip %.2f ms (80 expected)\n",
+	       one_way / 1000.0, rtt / 1000.0);
+	ck_assert_uint_ge(one_way, 40000);
+	ck_assert_uint_lt(one_way, 44000);
+	ck_assert_uint_ge(rtt, 80000);
+	ck_assert_uint_lt(rtt, 88000); /* within 10% of twice the one-way delay */
+	ck_assert_uint_eq(at_a.first[0], 7);
+	udp_tr_get_stats(a, &st);
+	ck_assert_uint_eq(st.datagrams_out, 1);
+	ck_assert_uint_eq(st.delay_queue_len, 0);
+	ck_assert_uint_eq(st.delay_queue_peak, 1);
+	tr_free(a);
+	tr_free(b);
+	event_base_free(base);
+}
+END_TEST
+
+START_TEST(delay_queue_orders_by_due_time_and_keeps_send_order)
+{
+	struct event_base *base = event_base_new();
+	struct tr *a = udp_on(base, "127.0.0.1:0");
+	struct tr *slow = udp_on(base, "127.0.0.1:0");
+	struct tr *fast = udp_on(base, "127.0.0.1:0");
+	struct tr *now = udp_on(base, "127.0.0.1:0");
+	struct delay_map m = {.port = {tr_self(slow)->port, tr_self(fast)->port},
+			      .us = {60000, 10000}};
+	udp_tr_set_delay(a, map_delay, &m);
+	/* every receiver records into one list: the global arrival order */
+	struct arrivals all = {0};
+	tr_set_recv(slow, on_arrival, &all);
+	tr_set_recv(fast, on_arrival, &all);
+	tr_set_recv(now, on_arrival, &all);
+	/* slow 1..3 first, then fast 4..6, then 9 with no delay (port unmapped) */
+	for (uint8_t i = 1; i <= 3; i++)
+		ck_assert_int_eq(tr_send(a, tr_self(slow), &i, 1), 0);
+	for (uint8_t i = 4; i <= 6; i++)
+		ck_assert_int_eq(tr_send(a, tr_self(fast), &i, 1), 0);
+	uint8_t nine = 9;
+	ck_assert_int_eq(tr_send(a, tr_self(now), &nine, 1), 0);
+	struct udp_tr_stats st;
+	udp_tr_get_stats(a, &st);
+	ck_assert_uint_eq(st.delayed, 6);
+	ck_assert_uint_eq(st.delay_queue_peak, 6);
+	ck_assert_uint_eq(st.datagrams_out, 1);
+	struct arr_want w = {&all, 7};
+	ck_assert(loop_until(base, arrived, &w, 3000));
+	const uint8_t order[] = {9, 4, 5, 6, 1, 2, 3};
+	ck_assert_mem_eq(all.first, order, sizeof(order));
+	ck_assert_uint_eq(m.asked, 7);
+	/* turning delays off sends at once */
+	udp_tr_set_delay(a, NULL, NULL);
+	uint8_t ten = 10;
+	ck_assert_int_eq(tr_send(a, tr_self(slow), &ten, 1), 0);
+	udp_tr_get_stats(a, &st);
+	ck_assert_uint_eq(st.delayed, 6);
+	ck_assert_uint_eq(st.datagrams_out, 8);
+	tr_free(a);
+	tr_free(slow);
+	tr_free(fast);
+	tr_free(now);
+	event_base_free(base);
+}
+END_TEST
+
+START_TEST(delay_queue_freed_with_datagrams_pending_and_default_applies_to_new_endpoints)
+{
+	struct event_base *base = event_base_new();
+	struct tr *b = udp_on(base, "127.0.0.1:0");
+	struct delay_map m = {.port = {tr_self(b)->port}, .us = {5000000}};
+	udp_tr_set_default_delay(map_delay, &m);
+	struct tr *a = udp_on(base, "127.0.0.1:0");
+	udp_tr_set_default_delay(NULL, NULL);
+	struct tr *c = udp_on(base, "127.0.0.1:0");
+	struct arrivals at_b = {0};
+	tr_set_recv(b, on_arrival, &at_b);
+	uint8_t x = 1;
+	for (int i = 0; i < 100; i++)
+		ck_assert_int_eq(tr_send(a, tr_self(b), &x, 1), 0);
+	/* c was made after the default was cleared: it sends at once */
+	ck_assert_int_eq(tr_send(c, tr_self(b), &x, 1), 0);
+	struct arr_want w = {&at_b, 1};
+	ck_assert(loop_until(base, arrived, &w, 2000));
+	struct udp_tr_stats st;
+	udp_tr_get_stats(a, &st);
+	ck_assert_uint_eq(st.delay_queue_len, 100);
+	ck_assert_uint_eq(st.datagrams_out, 0);
+	/* a goes away with 100 datagrams held (ASan checks nothing leaks) */
+	tr_free(a);
+	ck_assert(!loop_until(base, arrived, &(struct arr_want){&at_b, 2}, 200));
+	ck_assert_uint_eq(at_b.n, 1);
+	tr_free(b);
+	tr_free(c);
+	event_base_free(base);
+}
+END_TEST
+
 static Suite *udp_suite(void)
 {
 	Suite *s = suite_create("udp");
@@ -414,6 +585,12 @@ static Suite *udp_suite(void)
 	tcase_add_test(tc, one_shot_cancel_inside_own_callback_is_safe);
 	tcase_add_test(tc, free_releases_pending_timers);
 	tcase_add_test(tc, clock_is_monotonic_and_random_varies);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("delay");
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, delay_queue_holds_for_the_one_way_delay_and_round_trip_is_twice);
+	tcase_add_test(tc, delay_queue_orders_by_due_time_and_keeps_send_order);
+	tcase_add_test(tc, delay_queue_freed_with_datagrams_pending_and_default_applies_to_new_endpoints);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -50,8 +50,11 @@
 
 #define CHORD_FINGERS OVL_ID_BITS
 #define CHORD_MAX_SUCC 32
-#define CHORD_NEXT_CANDS 6     /* nodes in a NEXT answer */
-#define CHORD_POOL 48          /* candidates a lookup remembers */
+#define CHORD_NEXT_CANDS 6     /* finger candidates in a NEXT answer */
+#define CHORD_BACKUPS 8        /* successor-list fallbacks in a NEXT answer */
+#define CHORD_PREC_MAX 48      /* bound on one closest-preceding query */
+#define CHORD_BEYOND 2         /* successor-list nodes past the key in a NEXT answer */
+#define CHORD_POOL 64          /* candidates a lookup remembers */
 #define CHORD_MAX_QUERIES 64   /* requests per lookup before giving up */
 #define CHORD_STAB_CHAIN 8     /* immediate re-stabilisations per tick */
 #define CHORD_MIN_MAINT_TIMEOUT 50000
@@ -97,6 +100,10 @@ struct chord_cand {
 	struct ovl_node n;
 	uint8_t dist[DDNS_ID_LEN]; /* clockwise distance from n to the key */
 	uint8_t state;
+	/* 0: finger candidate (dist = key - n); 1: successor-list fallback
+	 * before the key (same dist), asked when no 0 is left; 2: node at or
+	 * past the key (dist = n - key), asked when nothing else is left */
+	uint8_t tier;
 };
 
 struct chord_lookup;
@@ -125,6 +132,13 @@ struct chord_lookup {
 	struct ovl_lookup_result res;
 	struct chord_cand pool[CHORD_POOL];
 	size_t npool;
+	/* every node asked so far: never asked twice, even once evicted */
+	uint8_t asked[CHORD_MAX_QUERIES][DDNS_ID_LEN];
+	unsigned nasked;
+	/* smallest (key - responder) seen: candidates farther than a node that
+	 * already answered are worth less than the fallbacks past the key */
+	bool has_best;
+	uint8_t best[DDNS_ID_LEN];
 };
 
 struct chord {
@@ -288,10 +302,10 @@ static void forget(struct chord *c, const uint8_t id[DDNS_ID_LEN])
 static size_t preceding_from(struct chord *c, const uint8_t key[DDNS_ID_LEN],
 			     struct ovl_node *out, size_t max, bool with_succ)
 {
-	uint8_t dist[CHORD_NEXT_CANDS * 2][DDNS_ID_LEN];
+	uint8_t dist[CHORD_PREC_MAX][DDNS_ID_LEN];
 	size_t n = 0;
-	if (max > CHORD_NEXT_CANDS * 2)
-		max = CHORD_NEXT_CANDS * 2;
+	if (max > CHORD_PREC_MAX)
+		max = CHORD_PREC_MAX;
 	size_t nsucc = with_succ ? c->nsucc : (c->nsucc ? 1 : 0);
 	for (unsigned k = 0; k < CHORD_FINGERS + nsucc; k++) {
 		const struct ovl_node *x;
@@ -342,6 +356,37 @@ static size_t closest_preceding(struct chord *c, const uint8_t key[DDNS_ID_LEN],
 {
 	size_t n = preceding_from(c, key, out, max, false);
 	return n ? n : preceding_from(c, key, out, max, true);
+}
+
+/* Fallbacks for when every finger candidate is dead: successor-list nodes
+ * in (self, key) not among the primary ones, closest to the key first. */
+static size_t backup_preceding(struct chord *c, const uint8_t key[DDNS_ID_LEN],
+			       const struct ovl_node *prim, size_t nprim, struct ovl_node *out,
+			       size_t max)
+{
+	struct ovl_node all[CHORD_PREC_MAX];
+	size_t na = preceding_from(c, key, all, CHORD_PREC_MAX, true), n = 0;
+	for (size_t i = 0; i < na && n < max; i++) {
+		bool dup = false;
+		for (size_t j = 0; j < nprim && !dup; j++)
+			dup = id_eq(all[i].id, prim[j].id);
+		if (!dup)
+			out[n++] = all[i];
+	}
+	return n;
+}
+
+/* Last resort: the first successor-list nodes at or past the key. When
+ * every node between the asker and the key is dead, the owner is among
+ * them, and it answers DONE for itself (key in (predecessor, self]). */
+static size_t beyond_key(struct chord *c, const uint8_t key[DDNS_ID_LEN], struct ovl_node *out,
+			 size_t max)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < c->nsucc && n < max; i++)
+		if (!ovl_id_in_oo(c->succ[i].id, c->o->self.id, key))
+			out[n++] = c->succ[i];
+	return n;
 }
 
 /* The successor list as a DONE answer: successors, then self when the list
@@ -483,27 +528,67 @@ static void lookup_defer_cb(void *arg)
 	lookup_finish(l, l->res.status);
 }
 
-static void pool_add(struct chord_lookup *l, const struct ovl_node *n)
+static int cand_cmp(uint8_t ta, const uint8_t *da, uint8_t tb, const uint8_t *db)
+{
+	if (ta != tb)
+		return ta < tb ? -1 : 1;
+	return memcmp(da, db, DDNS_ID_LEN);
+}
+
+/* Keep the pool sorted by (tier, dist): the next node to ask is the first
+ * untried entry. When full, entries already asked make room first. */
+static void pool_add(struct chord_lookup *l, const struct ovl_node *n, uint8_t tier)
 {
 	if (id_eq(n->id, l->c->o->self.id))
 		return;
 	uint8_t d[DDNS_ID_LEN];
-	ovl_id_sub(l->key, n->id, d);
-	size_t pos = l->npool;
+	if (tier == 2)
+		ovl_id_sub(n->id, l->key, d);
+	else
+		ovl_id_sub(l->key, n->id, d);
 	for (size_t i = 0; i < l->npool; i++) {
-		if (id_eq(l->pool[i].n.id, n->id))
+		if (!id_eq(l->pool[i].n.id, n->id))
+			continue;
+		/* a fallback that some node now offers as its finger becomes a
+		 * finger candidate (same distance: both precede the key) */
+		if (tier >= l->pool[i].tier || l->pool[i].state != CAND_NEW ||
+		    l->pool[i].tier == 2)
 			return;
-		if (pos == l->npool && memcmp(d, l->pool[i].dist, DDNS_ID_LEN) < 0)
-			pos = i;
+		memmove(&l->pool[i], &l->pool[i + 1], (l->npool - i - 1) * sizeof(l->pool[0]));
+		l->npool--;
+		break;
 	}
-	if (pos >= CHORD_POOL)
-		return;
-	size_t last = l->npool < CHORD_POOL ? l->npool : CHORD_POOL - 1;
-	memmove(&l->pool[pos + 1], &l->pool[pos], (last - pos) * sizeof(l->pool[0]));
+	for (unsigned i = 0; i < l->nasked; i++)
+		if (id_eq(l->asked[i], n->id))
+			return;
+	if (l->npool == CHORD_POOL) {
+		size_t victim = CHORD_POOL;
+		for (size_t i = CHORD_POOL; i-- > 0;)
+			if (l->pool[i].state != CAND_NEW) {
+				victim = i;
+				break;
+			}
+		if (victim == CHORD_POOL) {
+			victim = CHORD_POOL - 1;
+			if (cand_cmp(tier, d, l->pool[victim].tier, l->pool[victim].dist) >= 0)
+				return;
+		}
+		memmove(&l->pool[victim], &l->pool[victim + 1],
+			(CHORD_POOL - victim - 1) * sizeof(l->pool[0]));
+		l->npool--;
+	}
+	size_t pos = l->npool;
+	for (size_t i = 0; i < l->npool; i++)
+		if (cand_cmp(tier, d, l->pool[i].tier, l->pool[i].dist) < 0) {
+			pos = i;
+			break;
+		}
+	memmove(&l->pool[pos + 1], &l->pool[pos], (l->npool - pos) * sizeof(l->pool[0]));
 	l->pool[pos].n = *n;
 	memcpy(l->pool[pos].dist, d, DDNS_ID_LEN);
 	l->pool[pos].state = CAND_NEW;
-	l->npool = last + 1;
+	l->pool[pos].tier = tier;
+	l->npool++;
 }
 
 static struct chord_cand *pool_find(struct chord_lookup *l, const uint8_t id[DDNS_ID_LEN])
@@ -590,17 +675,23 @@ static void lookup_reply(struct chord *c, struct chord_call *call, int status,
 	if (elapsed > reply->rtt_us)
 		l->res.retransmits += count_retransmits(c, elapsed - reply->rtt_us);
 
-	struct ovl_node from;
-	ovl_node_make(&from, &reply->from, reply->src_vnode);
+	struct ovl_node from = call->to; /* the RPC layer matched the address */
 	learn(c, &from);
+	uint8_t dfrom[DDNS_ID_LEN];
+	ovl_id_sub(l->key, from.id, dfrom);
+	if (!l->has_best || memcmp(dfrom, l->best, DDNS_ID_LEN) < 0) {
+		memcpy(l->best, dfrom, DDNS_ID_LEN);
+		l->has_best = true;
+	}
 	if (l->res.path_len < OVL_MAX_PATH)
 		l->res.path[l->res.path_len++] = from;
 
 	struct ddns_rbuf r;
 	ddns_rbuf_init(&r, reply->payload, reply->len);
 	uint8_t kind = ddns_rbuf_u8(&r);
-	struct ovl_node list[CHORD_MAX_SUCC];
+	struct ovl_node list[CHORD_MAX_SUCC], backup[CHORD_MAX_SUCC];
 	size_t n = read_nodes(&r, list, CHORD_MAX_SUCC);
+	size_t nb = read_nodes(&r, backup, CHORD_MAX_SUCC);
 	uint8_t has_value = ddns_rbuf_u8(&r);
 	const uint8_t *val = NULL;
 	uint32_t vlen = 0;
@@ -640,7 +731,13 @@ static void lookup_reply(struct chord *c, struct chord_call *call, int status,
 		 * step makes progress and no answer can send us backwards */
 		for (size_t i = 0; i < n; i++)
 			if (ovl_id_in_oo(list[i].id, from.id, l->key))
-				pool_add(l, &list[i]);
+				pool_add(l, &list[i], 0);
+		for (size_t i = 0; i < nb; i++) {
+			if (ovl_id_in_oo(backup[i].id, from.id, l->key))
+				pool_add(l, &backup[i], 1);
+			else if (!id_eq(backup[i].id, from.id))
+				pool_add(l, &backup[i], 2);
+		}
 	}
 	lookup_step(l);
 }
@@ -649,18 +746,28 @@ static void lookup_step(struct chord_lookup *l)
 {
 	struct chord *c = l->c;
 	for (;;) {
+		/* the closest untried candidate before the key that is closer
+		 * than every node which answered (fingers before successor-list
+		 * fallbacks: the pool is sorted that way); else a node past the
+		 * key; else anything left */
 		struct chord_cand *next = NULL;
-		for (size_t i = 0; i < l->npool; i++) {
-			if (l->pool[i].state == CAND_NEW) {
+		for (size_t i = 0; i < l->npool && !next; i++)
+			if (l->pool[i].state == CAND_NEW && l->pool[i].tier <= 1 &&
+			    (!l->has_best || memcmp(l->pool[i].dist, l->best, DDNS_ID_LEN) < 0))
 				next = &l->pool[i];
-				break;
-			}
-		}
+		for (size_t i = 0; i < l->npool && !next; i++)
+			if (l->pool[i].state == CAND_NEW && l->pool[i].tier == 2)
+				next = &l->pool[i];
+		for (size_t i = 0; i < l->npool && !next; i++)
+			if (l->pool[i].state == CAND_NEW)
+				next = &l->pool[i];
 		if (!next || l->res.rpcs >= CHORD_MAX_QUERIES) {
 			lookup_finish(l, DDNS_ETIMEDOUT);
 			return;
 		}
 		next->state = CAND_ASKED;
+		if (l->nasked < CHORD_MAX_QUERIES)
+			memcpy(l->asked[l->nasked++], next->n.id, DDNS_ID_LEN);
 		struct ddns_wbuf w;
 		ddns_wbuf_init(&w, 0);
 		ddns_wbuf_put(&w, l->key, DDNS_ID_LEN);
@@ -712,14 +819,20 @@ static int lookup_start(struct chord_lookup *l, bool try_local)
 		l->res.status = 0;
 		goto defer;
 	}
-	struct ovl_node cands[CHORD_NEXT_CANDS * 2];
+	struct ovl_node cands[CHORD_NEXT_CANDS * 2], backs[CHORD_MAX_SUCC];
 	size_t n = closest_preceding(c, l->key, cands, CHORD_NEXT_CANDS * 2);
+	size_t nb = backup_preceding(c, l->key, cands, n, backs, CHORD_MAX_SUCC);
 	for (size_t i = 0; i < n; i++)
-		pool_add(l, &cands[i]);
+		pool_add(l, &cands[i], 0);
+	for (size_t i = 0; i < nb; i++)
+		pool_add(l, &backs[i], 1);
+	nb = beyond_key(c, l->key, backs, CHORD_BEYOND);
+	for (size_t i = 0; i < nb; i++)
+		pool_add(l, &backs[i], 2);
 	if (c->has_boot && c->nsucc == 0) {
 		struct ovl_node b;
 		ovl_node_make(&b, &c->boot, 0);
-		pool_add(l, &b);
+		pool_add(l, &b, 0);
 	}
 	if (l->npool == 0 && c->nsucc == 0 && !c->has_boot) {
 		/* alone: we own everything */
@@ -813,8 +926,8 @@ static void serve_find(struct chord *c, const struct rpc_msg *req, const struct 
 		log_debug("chord: malformed FIND");
 		return;
 	}
-	struct ovl_node list[CHORD_MAX_SUCC + 1];
-	size_t n;
+	struct ovl_node list[CHORD_MAX_SUCC + 1], backs[CHORD_BACKUPS + CHORD_BEYOND];
+	size_t n, nb = 0;
 	uint8_t kind;
 	if (c->nsucc == 0 && c->has_boot) {
 		/* joining (or cut off): we know no successor, and claiming the
@@ -828,9 +941,16 @@ static void serve_find(struct chord *c, const struct rpc_msg *req, const struct 
 			list[0] = c->o->self;
 			n = 1;
 		}
+	} else if (c->has_pred && ovl_id_in_oc(key, c->pred.id, c->o->self.id)) {
+		/* asked as a last resort past the key: we own it */
+		kind = CHORD_ANS_DONE;
+		list[0] = c->o->self;
+		n = 1 + done_list(c, list + 1, CHORD_MAX_SUCC);
 	} else {
 		kind = CHORD_ANS_NEXT;
 		n = closest_preceding(c, key, list, CHORD_NEXT_CANDS);
+		nb = backup_preceding(c, key, list, n, backs, CHORD_BACKUPS);
+		nb += beyond_key(c, key, backs + nb, CHORD_BEYOND);
 	}
 	const uint8_t *val = NULL;
 	size_t vlen = 0;
@@ -840,6 +960,7 @@ static void serve_find(struct chord *c, const struct rpc_msg *req, const struct 
 	ddns_wbuf_init(&w, RPC_MAX_PAYLOAD);
 	ddns_wbuf_u8(&w, kind);
 	write_nodes(&w, list, n);
+	write_nodes(&w, backs, nb);
 	ddns_wbuf_u8(&w, has_value ? 1 : 0);
 	if (has_value) {
 		ddns_wbuf_u32(&w, (uint32_t)vlen);

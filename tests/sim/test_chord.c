@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "cli/simnet.h"
+#include "common/rng.h"
 #include "overlay/id.h"
 #include "overlay/overlay.h"
 #include "overlay/rpc.h"
@@ -84,6 +85,89 @@ static double mean_of(struct ddns_samples *s)
 	return d.mean;
 }
 
+/* ---- a reference model of classic iterative Chord -------------------- */
+
+/* The ring as the oracle sees it: live ids sorted. */
+struct ring {
+	size_t n;
+	uint8_t (*id)[DDNS_ID_LEN];
+	size_t *node; /* simnet index of each position */
+};
+
+static void ring_build(struct simnet *net, struct ring *r)
+{
+	size_t total = simnet_size(net);
+	r->id = calloc(total, DDNS_ID_LEN);
+	r->node = calloc(total, sizeof(size_t));
+	ck_assert(r->id && r->node);
+	r->n = 0;
+	for (size_t i = 0; i < total; i++) {
+		if (!simnet_alive(net, i))
+			continue;
+		size_t j = r->n++;
+		const uint8_t *id = ovl_self(simnet_ovl(net, i))->id;
+		while (j > 0 && ovl_id_cmp(r->id[j - 1], id) > 0) {
+			memcpy(r->id[j], r->id[j - 1], DDNS_ID_LEN);
+			r->node[j] = r->node[j - 1];
+			j--;
+		}
+		memcpy(r->id[j], id, DDNS_ID_LEN);
+		r->node[j] = i;
+	}
+}
+
+static void ring_free(struct ring *r)
+{
+	free(r->id);
+	free(r->node);
+}
+
+/* Position of successor(key). */
+static size_t ring_succ(const struct ring *r, const uint8_t key[DDNS_ID_LEN])
+{
+	size_t lo = 0, hi = r->n;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (ovl_id_cmp(r->id[mid], key) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo == r->n ? 0 : lo;
+}
+
+/* Classic Chord: fingers are successor(n + 2^k); the originator answers
+ * locally for (pred, self] and (self, succ]; every node asked answers DONE
+ * for (self, succ] and otherwise names its closest preceding finger.
+ * Returns the RPCs; path[] gets the positions asked. */
+static unsigned ring_ref_lookup(const struct ring *r, size_t from, const uint8_t key[DDNS_ID_LEN],
+				size_t *path, size_t maxpath)
+{
+	size_t cur = from;
+	unsigned rpcs = 0;
+	if (ovl_id_in_oc(key, r->id[(cur + r->n - 1) % r->n], r->id[cur]))
+		return 0;
+	for (;;) {
+		if (ovl_id_in_oc(key, r->id[cur], r->id[(cur + 1) % r->n]))
+			return rpcs;
+		size_t best = cur;
+		for (unsigned k = 0; k < OVL_ID_BITS; k++) {
+			uint8_t start[DDNS_ID_LEN];
+			ovl_id_add_pow2(r->id[cur], k, start);
+			size_t f = ring_succ(r, start);
+			if (!ovl_id_in_oo(r->id[f], r->id[cur], key))
+				continue;
+			if (best == cur || ovl_id_in_oo(r->id[f], r->id[best], key))
+				best = f;
+		}
+		ck_assert_uint_ne(best, cur);
+		if (rpcs < maxpath)
+			path[rpcs] = best;
+		rpcs++;
+		cur = best;
+	}
+}
+
 /* ---- a 4-node ring: exact answers ------------------------------------- */
 
 /* Index in ring order (by id) of each simnet node. */
@@ -141,6 +225,11 @@ START_TEST(test_four_ring_exact)
 			ck_assert(ovl_id_eq(rs[k].id, ID(i + k)));
 		ck_assert_uint_eq(ovl_routing_nodes(NODE(i), rs, 8), 3);
 	}
+	struct ring ring;
+	ring_build(n, &ring);
+	for (int k = 0; k < 4; k++)
+		ck_assert_uint_eq(ring.node[k], ord[k]);
+	int n2 = 0; /* lookups that took two hops */
 	for (int i = 0; i < 4; i++) {
 		for (int j = 0; j < 4; j++) {
 			struct lk l;
@@ -154,20 +243,34 @@ START_TEST(test_four_ring_exact)
 			ck_assert_uint_eq(l.res.nreplicas, 4);
 			for (int k = 0; k < 4; k++)
 				ck_assert(ovl_id_eq(l.res.replicas[k].id, ID(j + k)));
-			/* own key or successor's: answered locally; otherwise the
-			 * originator knows the whole ring (successor list) and
-			 * asks j's predecessor, which answers DONE */
-			unsigned want = (j == i || j == (i + 1) % 4) ? 0 : 1;
+			/* own key or successor's: answered locally; otherwise
+			 * the closest preceding finger (fingers are successor(
+			 * self + 2^k): the 4 ids fix them), then on until j's
+			 * predecessor answers DONE: what classic Chord does */
+			size_t path[8];
+			unsigned want = ring_ref_lookup(&ring, (size_t)i, key, path, 8);
+			ck_assert_uint_le(want, 2);
+			if (j == i || j == (i + 1) % 4)
+				ck_assert_uint_eq(want, 0);
+			else
+				ck_assert_uint_ge(want, 1);
 			ck_assert_uint_eq(l.res.rpcs, want);
 			ck_assert_uint_eq(l.res.hops, want);
 			ck_assert_uint_eq(l.res.timeouts, 0);
 			ck_assert_uint_eq(l.res.retransmits, 0);
 			ck_assert_uint_eq(l.res.path_len, want);
+			for (unsigned k = 0; k < want; k++)
+				ck_assert(ovl_id_eq(l.res.path[k].id, ring.id[path[k]]));
 			if (want)
-				ck_assert(ovl_id_eq(l.res.path[0].id, ID(j - 1)));
+				ck_assert(ovl_id_eq(l.res.path[want - 1].id, ID(j - 1)));
+			n2 += want == 2;
 			ck_assert(!l.res.value_found);
 		}
 	}
+
+	/* with this seed some node lacks a finger to its successor's successor */
+	ck_assert_int_gt(n2, 0);
+	ring_free(&ring);
 
 	/* value hooks: node 0 looks up a key owned by node 2 */
 	struct vhook h[4] = {{0}};
@@ -243,6 +346,142 @@ START_TEST(test_hops_hundred)
 	printf("N=100: mean hops %.3f, (1/2)log2 N = %.3f\n", mean, want);
 	ck_assert(mean >= 0.8 * want && mean <= 1.2 * want);
 	simnet_report_free(&r);
+
+	/* converged fingers are exactly classic Chord's: every lookup asks
+	 * the same nodes as the reference model */
+	struct ring ring;
+	ring_build(n, &ring);
+	struct ddns_rng rng;
+	ddns_rng_seed(&rng, 77);
+	for (int t = 0; t < 1000; t++) {
+		size_t from = (size_t)ddns_rng_below(&rng, ring.n);
+		uint8_t key[DDNS_ID_LEN];
+		for (int b = 0; b < DDNS_ID_LEN; b++)
+			key[b] = (uint8_t)ddns_rng_next(&rng);
+		size_t path[OVL_MAX_PATH];
+		unsigned rpcs = ring_ref_lookup(&ring, from, key, path, OVL_MAX_PATH);
+		struct lk l;
+		lookup_sync(simnet_sim(n), simnet_ovl(n, ring.node[from]), key, NULL, &l);
+		ck_assert_int_eq(l.res.status, 0);
+		ck_assert_uint_eq(l.res.rpcs, rpcs);
+		ck_assert_uint_eq(l.res.hops, rpcs);
+		ck_assert_uint_eq(l.res.path_len, rpcs);
+		for (unsigned k = 0; k < rpcs; k++)
+			ck_assert(ovl_id_eq(l.res.path[k].id, ring.id[path[k]]));
+		ck_assert(ovl_id_eq(l.res.owner.id, ring.id[ring_succ(&ring, key)]));
+	}
+	ring_free(&ring);
+	simnet_free(n);
+}
+END_TEST
+
+/* ---- failures, churn, loss --------------------------------------------- */
+
+START_TEST(test_crash_fifth)
+{
+	struct simnet *n = mk_net(2020, 0);
+	ck_assert_int_eq(simnet_grow(n, 1000), 0);
+	ck_assert_uint_eq(simnet_crash_fraction(n, 0.2), 200);
+	struct ovl_params dp;
+	ovl_params_default(&dp);
+	/* one maintenance period */
+	simnet_run(n, dp.stabilize_us);
+	struct simnet_report r;
+	simnet_report_init(&r);
+	ck_assert_int_eq(simnet_lookups(n, 10000, 50, &r), 0);
+	report("crash 20%, after one period", &r);
+	ck_assert_uint_eq(r.lookups, 10000);
+	ck_assert_uint_ge(r.correct, 9950);
+	simnet_report_free(&r);
+	/* a second period: everything correct */
+	simnet_run(n, dp.stabilize_us);
+	simnet_report_init(&r);
+	ck_assert_int_eq(simnet_lookups(n, 10000, 50, &r), 0);
+	report("crash 20%, after a second period", &r);
+	ck_assert_uint_eq(r.correct, 10000);
+	simnet_report_free(&r);
+	simnet_free(n);
+}
+END_TEST
+
+START_TEST(test_joins_under_load)
+{
+	struct simnet *n = mk_net(3030, 0);
+	ck_assert_int_eq(simnet_grow(n, 1000), 0);
+	struct simnet_report r;
+	simnet_report_init(&r);
+	/* 100 joins, 100 ms apart, lookups running all the while */
+	for (int k = 0; k < 100; k++) {
+		ck_assert_int_eq(simnet_add(n), 0);
+		uint64_t t0 = sim_now_us(simnet_sim(n));
+		ck_assert_int_eq(simnet_lookups(n, 100, 20, &r), 0);
+		uint64_t spent = sim_now_us(simnet_sim(n)) - t0;
+		if (spent < 100000)
+			simnet_run(n, 100000 - spent);
+	}
+	report("100 joins into 1000, during", &r);
+	ck_assert_uint_eq(r.lookups, 10000);
+	ck_assert_uint_ge(r.correct, 9900);
+	simnet_report_free(&r);
+	struct ovl_params dp;
+	ovl_params_default(&dp);
+	simnet_run(n, 5 * dp.stabilize_us);
+	simnet_report_init(&r);
+	ck_assert_int_eq(simnet_lookups(n, 10000, 50, &r), 0);
+	report("100 joins into 1000, after", &r);
+	ck_assert_uint_eq(r.correct, 10000);
+	simnet_report_free(&r);
+	simnet_free(n);
+}
+END_TEST
+
+START_TEST(test_loss_five_percent)
+{
+	struct simnet *n = mk_net(4040, 0.05);
+	ck_assert_int_eq(simnet_grow(n, 500), 0);
+	struct simnet_report r;
+	simnet_report_init(&r);
+	ck_assert_int_eq(simnet_lookups(n, 10000, 50, &r), 0);
+	report("5% loss, N=500", &r);
+	ck_assert_uint_eq(r.lookups, 10000);
+	ck_assert_uint_ge(r.lookups - r.failed, 9900);
+	ck_assert_uint_ge(r.correct, 9900);
+	simnet_report_free(&r);
+	simnet_free(n);
+}
+END_TEST
+
+START_TEST(test_leave_polite)
+{
+	struct simnet *n = mk_net(5050, 0);
+	ck_assert_int_eq(simnet_grow(n, 100), 0);
+	/* ten nodes leave; their neighbours repair at once, before any
+	 * maintenance period has passed */
+	for (size_t i = 10; i < 100; i += 10) {
+		ovl_leave(simnet_ovl(n, i));
+		simnet_run(n, 50000);
+		simnet_crash(n, i); /* gone from the oracle (and the network) */
+	}
+	simnet_run(n, 50000);
+	for (size_t i = 0; i < simnet_size(n); i++) {
+		struct ovl *o = simnet_ovl(n, i);
+		if (!o)
+			continue;
+		/* nobody's successor or predecessor is a node that left */
+		uint8_t k[DDNS_ID_LEN];
+		ovl_id_add_pow2(ovl_self(o)->id, 0, k);
+		size_t want = simnet_oracle(n, k);
+		struct ovl_node rs[2];
+		ck_assert_uint_eq(ovl_replica_set(o, k, rs, 2), 2);
+		ck_assert(ovl_id_eq(rs[1].id, ovl_self(simnet_ovl(n, want))->id));
+		ck_assert(ovl_responsible(o, ovl_self(o)->id));
+	}
+	struct simnet_report r;
+	simnet_report_init(&r);
+	ck_assert_int_eq(simnet_lookups(n, 2000, 20, &r), 0);
+	report("after 9 polite leaves", &r);
+	ck_assert_uint_eq(r.correct, 2000);
+	simnet_report_free(&r);
 	simnet_free(n);
 }
 END_TEST
@@ -260,6 +499,13 @@ static Suite *chord_suite(void)
 	tcase_add_test(tc, test_hops_hundred);
 	tcase_add_test(tc, test_thousand_join_lookups);
 	suite_add_tcase(s, tc);
+	tc = tcase_create("churn");
+	tcase_set_timeout(tc, 600);
+	tcase_add_test(tc, test_crash_fifth);
+	tcase_add_test(tc, test_joins_under_load);
+	tcase_add_test(tc, test_loss_five_percent);
+	tcase_add_test(tc, test_leave_polite);
+	suite_add_tcase(s, tc);
 	return s;
 }
 
@@ -271,6 +517,3 @@ int main(void)
 	srunner_free(sr);
 	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }
-/* TEMP-STUB: kad16 not written yet */
-#include "overlay/overlay_impl.h"
-__attribute__((weak)) const struct ovl_ops kad16_ops = {.name = "kad16", .wire_id = RPC_OVL_KAD16};

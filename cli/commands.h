@@ -22,5 +22,7 @@ int ddns_cmd_verify(int argc, char **argv);
 int ddns_cmd_publish(int argc, char **argv);
 int ddns_cmd_lookup(int argc, char **argv);
 int ddns_cmd_status(int argc, char **argv);
+/* A local network of ddnsd processes (cli/ddns_testbed.c). */
+int ddns_cmd_testbed(int argc, char **argv);
 
 #endif

@@ -15,6 +15,7 @@ static const struct ddns_command commands[] = {
 	{"publish", "sign a zone and insert its RRsets through a node", ddns_cmd_publish},
 	{"lookup", "look an RRset up through a node: answer, RPCs, hops", ddns_cmd_lookup},
 	{"status", "a node's rings, neighbours and blocks (and wait for them)", ddns_cmd_status},
+	{"testbed", "run a local network of ddnsd nodes, publish, query, compare", ddns_cmd_testbed},
 };
 
 static void usage(FILE *fp)

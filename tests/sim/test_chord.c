@@ -486,6 +486,278 @@ START_TEST(test_leave_polite)
 }
 END_TEST
 
+/* ---- forged sender ids -------------------------------------------------- */
+
+/* Message types of docs/PROTOCOL.md "Chord messages". */
+#define T_FIND 1
+#define T_STAB 3
+#define T_PING 5
+
+/* A transport wrapped around a raw sim endpoint that, when forging,
+ * rewrites its own node id wherever it appears in outgoing datagrams:
+ * the RPC header then claims an id its address does not hash to. */
+struct forge_tr {
+	struct tr base;
+	struct tr *inner;
+	uint8_t genuine[DDNS_ID_LEN], forged[DDNS_ID_LEN];
+	bool forge;
+	unsigned replaced;
+};
+
+static int forge_send(struct tr *t, const struct tr_addr *to, const uint8_t *data, size_t len)
+{
+	struct forge_tr *f = (struct forge_tr *)t;
+	uint8_t *buf = malloc(len ? len : 1);
+	ck_assert_ptr_nonnull(buf);
+	memcpy(buf, data, len);
+	for (size_t i = 0; f->forge && i + DDNS_ID_LEN <= len; i++)
+		if (memcmp(buf + i, f->genuine, DDNS_ID_LEN) == 0) {
+			memcpy(buf + i, f->forged, DDNS_ID_LEN);
+			f->replaced++;
+		}
+	int err = tr_send(f->inner, to, buf, len);
+	free(buf);
+	return err;
+}
+static uint64_t forge_now(struct tr *t) { return tr_now_us(((struct forge_tr *)t)->inner); }
+static struct tr_timer *forge_timer_add(struct tr *t, uint64_t d, uint64_t p, tr_timer_cb cb,
+					void *arg)
+{
+	return tr_timer_add(((struct forge_tr *)t)->inner, d, p, cb, arg);
+}
+static void forge_timer_cancel(struct tr *t, struct tr_timer *tm)
+{
+	tr_timer_cancel(((struct forge_tr *)t)->inner, tm);
+}
+static uint64_t forge_random(struct tr *t) { return tr_random(((struct forge_tr *)t)->inner); }
+static void forge_free(struct tr *t) { (void)t; }
+static const struct tr_ops forge_ops = {"forge",	  forge_send,	 forge_now, forge_timer_add,
+					forge_timer_cancel, forge_random, forge_free};
+
+static void forge_recv(void *arg, const struct tr_addr *from, const uint8_t *d, size_t len)
+{
+	struct forge_tr *f = arg;
+	if (f->base.recv)
+		f->base.recv(f->base.recv_arg, from, d, len);
+}
+
+struct raw_calls {
+	int pending, answered, timedout;
+};
+
+static void raw_cb(void *arg, int status, const struct rpc_msg *reply)
+{
+	struct raw_calls *rc = arg;
+	rc->pending--;
+	if (status == 0)
+		rc->answered++;
+	else
+		rc->timedout++;
+}
+
+static bool raw_done(void *arg) { return ((struct raw_calls *)arg)->pending == 0; }
+
+static void raw_send(struct rpc *r, const struct tr_addr *to, uint8_t type, const void *pl,
+		     size_t len, struct raw_calls *rc)
+{
+	struct rpc_call c = {.to = *to, .overlay = RPC_OVL_CHORD, .service = RPC_SVC_OVERLAY,
+			     .type = type, .payload = pl, .len = len, .timeout_us = 100000,
+			     .retries = 0};
+	ck_assert_int_eq(rpc_call(r, &c, raw_cb, rc, NULL), 0);
+	rc->pending++;
+}
+
+/* Does any live node's routing state hold id? Also checks that every entry
+ * is genuine (its id is the hash of its address). */
+static int routing_holders(struct simnet *n, const uint8_t id[DDNS_ID_LEN])
+{
+	int holders = 0;
+	for (size_t i = 0; i < simnet_size(n); i++) {
+		struct ovl *o = simnet_ovl(n, i);
+		if (!o)
+			continue;
+		struct ovl_node rn[256];
+		size_t m = ovl_routing_nodes(o, rn, 256);
+		bool has = false;
+		for (size_t k = 0; k < m; k++) {
+			uint8_t want[DDNS_ID_LEN];
+			ovl_id_of(&rn[k].addr, rn[k].vnode, want);
+			ck_assert(ovl_id_eq(want, rn[k].id));
+			has |= ovl_id_eq(rn[k].id, id);
+		}
+		holders += has;
+	}
+	return holders;
+}
+
+START_TEST(test_spoofed_sender)
+{
+	struct simnet *n = mk_net(6060, 0);
+	ck_assert_int_eq(simnet_grow(n, 16), 0);
+	struct sim *s = simnet_sim(n);
+	struct tr_addr raw_addr = tr_addr_v4(0x0ac80001u, 4000);   /* 10.200.0.1 */
+	struct tr_addr ghost_addr = tr_addr_v4(0x0ac80002u, 4000); /* never in the net */
+	struct forge_tr f;
+	memset(&f, 0, sizeof(f));
+	f.inner = sim_node_add(s, &raw_addr);
+	ck_assert_ptr_nonnull(f.inner);
+	f.base.ops = &forge_ops;
+	f.base.self = f.inner->self;
+	f.base.mtu = f.inner->mtu;
+	tr_set_recv(f.inner, forge_recv, &f);
+	ovl_id_of(&raw_addr, 0, f.genuine);
+	ovl_id_of(&ghost_addr, 0, f.forged);
+	struct rpc *r = rpc_new(&f.base, NULL);
+	ck_assert_ptr_nonnull(r);
+
+	uint8_t find[DDNS_ID_LEN + 3] = {0};
+	memcpy(find, f.genuine, DDNS_ID_LEN);
+	/* forged: every node gets a notify (STAB), a PING and a FIND */
+	f.forge = true;
+	struct raw_calls rc = {0};
+	for (size_t i = 0; i < simnet_size(n); i++) {
+		const struct tr_addr *to = tr_self(simnet_tr(n, i));
+		raw_send(r, to, T_STAB, NULL, 0, &rc);
+		raw_send(r, to, T_PING, NULL, 0, &rc);
+		raw_send(r, to, T_FIND, find, sizeof(find), &rc);
+	}
+	ck_assert(sim_run_cond(s, raw_done, &rc, 10000000));
+	ck_assert_uint_gt(f.replaced, 0);
+	ck_assert_int_eq(rc.answered, 0);
+	simnet_run(n, 5000000);
+	uint64_t spoofed = 0;
+	for (size_t i = 0; i < simnet_size(n); i++) {
+		struct rpc_stats st;
+		rpc_get_stats(ovl_rpc(simnet_ovl(n, i)), &st);
+		spoofed += st.dropped_spoofed;
+	}
+	ck_assert_uint_eq(spoofed, 3 * simnet_size(n));
+	ck_assert_int_eq(routing_holders(n, f.forged), 0);
+	ck_assert_int_eq(routing_holders(n, f.genuine), 0);
+
+	/* control: the same messages, honest, do put the sender in tables */
+	f.forge = false;
+	memset(&rc, 0, sizeof(rc));
+	for (size_t i = 0; i < simnet_size(n); i++) {
+		const struct tr_addr *to = tr_self(simnet_tr(n, i));
+		raw_send(r, to, T_STAB, NULL, 0, &rc);
+		raw_send(r, to, T_FIND, find, sizeof(find), &rc);
+	}
+	ck_assert(sim_run_cond(s, raw_done, &rc, 10000000));
+	ck_assert_int_eq(rc.answered, (int)(2 * simnet_size(n)));
+	ck_assert_int_gt(routing_holders(n, f.genuine), 0);
+	ck_assert_int_eq(routing_holders(n, f.forged), 0);
+	rpc_free(r);
+	simnet_free(n);
+}
+END_TEST
+
+/* ---- virtual nodes ------------------------------------------------------ */
+
+#define VN_HOSTS 10
+#define VN_PER 4
+
+START_TEST(test_vnodes_one_endpoint)
+{
+	struct sim_params sp;
+	sim_params_default(&sp);
+	sp.seed = 7070;
+	struct sim *s = sim_new(&sp);
+	ck_assert_ptr_nonnull(s);
+	struct rpc *rpcs[VN_HOSTS];
+	struct ovl *o[VN_HOSTS * VN_PER];
+	struct tr_addr boot = tr_addr_v4(0x0a010001u, 4000);
+	for (int h = 0; h < VN_HOSTS; h++) {
+		struct tr_addr a = tr_addr_v4(0x0a010001u + (uint32_t)h, 4000);
+		struct tr *t = sim_node_add(s, &a);
+		ck_assert_ptr_nonnull(t);
+		rpcs[h] = rpc_new(t, NULL);
+		ck_assert_ptr_nonnull(rpcs[h]);
+		for (int v = 0; v < VN_PER; v++) {
+			struct ovl_params p;
+			ovl_params_default(&p);
+			p.vnode = (uint8_t)v;
+			struct ovl *x = ovl_new(&chord_ops, rpcs[h], &p);
+			ck_assert_ptr_nonnull(x);
+			ck_assert_uint_eq(ovl_self(x)->vnode, v);
+			o[h * VN_PER + v] = x;
+			ck_assert_int_eq(ovl_join(x, h == 0 && v == 0 ? NULL : &boot), 0);
+			sim_run_until(s, sim_now_us(s) + 100000);
+		}
+	}
+	/* one (overlay, vnode) per endpoint */
+	struct ovl_params dup;
+	ovl_params_default(&dup);
+	dup.vnode = 1;
+	ck_assert_ptr_null(ovl_new(&chord_ops, rpcs[3], &dup));
+	sim_run_until(s, sim_now_us(s) + 30000000);
+
+	/* the oracle: successor among all 40 virtual nodes */
+	size_t total = VN_HOSTS * VN_PER;
+	int vnode_refs = 0;
+	for (size_t i = 0; i < total; i++) {
+		struct ovl_node rn[64];
+		size_t m = ovl_routing_nodes(o[i], rn, 64);
+		for (size_t k = 0; k < m; k++)
+			vnode_refs += rn[k].vnode != 0;
+	}
+	ck_assert_int_gt(vnode_refs, 0);
+	struct ddns_rng rng;
+	ddns_rng_seed(&rng, 3);
+	for (int t = 0; t < 500; t++) {
+		uint8_t key[DDNS_ID_LEN];
+		for (int b = 0; b < DDNS_ID_LEN; b++)
+			key[b] = (uint8_t)ddns_rng_next(&rng);
+		size_t want = 0;
+		for (size_t i = 1; i < total; i++) {
+			uint8_t dw[DDNS_ID_LEN], di[DDNS_ID_LEN];
+			ovl_id_sub(ovl_self(o[want])->id, key, dw);
+			ovl_id_sub(ovl_self(o[i])->id, key, di);
+			if (memcmp(di, dw, DDNS_ID_LEN) < 0)
+				want = i;
+		}
+		struct lk l;
+		lookup_sync(s, o[ddns_rng_below(&rng, total)], key, NULL, &l);
+		ck_assert_int_eq(l.res.status, 0);
+		ck_assert(ovl_id_eq(l.res.owner.id, ovl_self(o[want])->id));
+		ck_assert_uint_eq(l.res.owner.vnode, ovl_self(o[want])->vnode);
+		ck_assert(ovl_responsible(o[want], key));
+	}
+	for (size_t i = 0; i < total; i++)
+		ovl_free(o[i]);
+	for (int h = 0; h < VN_HOSTS; h++)
+		rpc_free(rpcs[h]);
+	sim_free(s);
+}
+END_TEST
+
+/* ---- lifetime ----------------------------------------------------------- */
+
+START_TEST(test_free_cancels_lookups)
+{
+	struct simnet *n = mk_net(8080, 0);
+	ck_assert_int_eq(simnet_grow(n, 20), 0);
+	struct ovl *o = simnet_ovl(n, 3);
+	struct lk a, b;
+	memset(&a, 0, sizeof(a));
+	memset(&b, 0, sizeof(b));
+	uint8_t k1[DDNS_ID_LEN], k2[DDNS_ID_LEN];
+	memset(k1, 0x55, sizeof(k1));
+	memcpy(k2, ovl_self(o)->id, DDNS_ID_LEN); /* own key: answered locally */
+	ck_assert_int_eq(ovl_lookup(o, k1, NULL, lk_cb, &a), 0);
+	ck_assert_int_eq(ovl_lookup(o, k2, NULL, lk_cb, &b), 0);
+	ck_assert(!a.done && !b.done);
+	simnet_crash(n, 3); /* frees the instance with both lookups pending */
+	ck_assert_int_eq(a.calls, 1);
+	ck_assert_int_eq(b.calls, 1);
+	ck_assert_int_eq(a.res.status, DDNS_ECANCELLED);
+	ck_assert_int_eq(b.res.status, DDNS_ECANCELLED);
+	simnet_run(n, 5000000);
+	ck_assert_int_eq(a.calls, 1);
+	simnet_free(n);
+}
+END_TEST
+
 /* ---- Test registration -------------------------------------------------- */
 
 static Suite *chord_suite(void)
@@ -493,6 +765,9 @@ static Suite *chord_suite(void)
 	Suite *s = suite_create("chord");
 	TCase *tc = tcase_create("exact");
 	tcase_add_test(tc, test_four_ring_exact);
+	tcase_add_test(tc, test_spoofed_sender);
+	tcase_add_test(tc, test_vnodes_one_endpoint);
+	tcase_add_test(tc, test_free_cancels_lookups);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("scale");
 	tcase_set_timeout(tc, 600);

@@ -16,10 +16,15 @@
  * keeps a pool of candidates preceding the key, sorted by clockwise distance
  * to the key, and asks the closest untried one, one at a time. A node asked
  * answers DONE with its successor list when the key lies in
- * (itself, successor] - it is the key's predecessor - or NEXT with the
- * nodes it knows that most closely precede the key. A candidate that times
- * out is dropped from the routing state and the lookup goes on with the
- * next best one. Every request is one RPC and one hop (strictly sequential).
+ * (itself, successor] - it is the key's predecessor - or NEXT with its
+ * fingers that most closely precede the key (so paths are Chord's
+ * (1/2) log2 N; tests compare them hop for hop with a reference model).
+ * NEXT also carries fallbacks that are asked only when no finger candidate
+ * is left: successor-list nodes before the key, and the first ones past it
+ * (a node past the key answers DONE for itself when it owns the key). A
+ * candidate that times out is dropped from the routing state and the
+ * lookup goes on with the next best one, so one dead hop never fails a
+ * lookup. Every request is one RPC and one hop (strictly sequential).
  *
  * Maintenance runs on one-shot transport timers re-armed with +-10% jitter
  * drawn through tr_random, so large simulated rings do not fire in lockstep:

@@ -451,16 +451,36 @@ START_TEST(test_loss_five_percent)
 }
 END_TEST
 
+static void count_change(void *arg, struct ovl *o)
+{
+	(void)o;
+	(*(int *)arg)++;
+}
+
 START_TEST(test_leave_polite)
 {
 	struct simnet *n = mk_net(5050, 0);
 	ck_assert_int_eq(simnet_grow(n, 100), 0);
-	/* ten nodes leave; their neighbours repair at once, before any
+	/* the neighbours of the first leaver hear of it through the change hook */
+	struct ring ring;
+	ring_build(n, &ring);
+	size_t pos = 0;
+	while (ring.node[pos] != 10)
+		pos++;
+	int changes[2] = {0, 0};
+	ovl_set_change_hook(simnet_ovl(n, ring.node[(pos + 99) % 100]), count_change, &changes[0]);
+	ovl_set_change_hook(simnet_ovl(n, ring.node[(pos + 1) % 100]), count_change, &changes[1]);
+	ring_free(&ring);
+	/* nine nodes leave; their neighbours repair at once, before any
 	 * maintenance period has passed */
 	for (size_t i = 10; i < 100; i += 10) {
 		ovl_leave(simnet_ovl(n, i));
 		simnet_run(n, 50000);
 		simnet_crash(n, i); /* gone from the oracle (and the network) */
+		if (i == 10) {
+			ck_assert_int_gt(changes[0], 0); /* its successor list changed */
+			ck_assert_int_gt(changes[1], 0); /* its predecessor changed */
+		}
 	}
 	simnet_run(n, 50000);
 	for (size_t i = 0; i < simnet_size(n); i++) {

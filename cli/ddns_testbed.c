@@ -45,6 +45,9 @@ static volatile sig_atomic_t stop_flag;
 
 static void on_signal(int sig) { stop_flag = sig; }
 
+/* When the command started: progress lines carry the elapsed time. */
+static uint64_t t_start_us;
+
 static const char *const ovl_names[TB_KINDS] = {"", "chord", "kad16", "gateway"};
 
 struct opts {
@@ -177,7 +180,7 @@ void tb_progress(struct tb *t, bool final, const char *fmt, ...)
 		fprintf(stderr, "\r\033[K%s%s", line, final ? "\n" : "");
 		fflush(stderr);
 	} else if (final) {
-		fprintf(stderr, "testbed: %s\n", line);
+		fprintf(stderr, "testbed: [%5.1f s] %s\n", (tb_now_us() - t_start_us) / 1e6, line);
 	}
 }
 
@@ -186,7 +189,7 @@ static void say(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	fprintf(stderr, "testbed: ");
+	fprintf(stderr, "testbed: [%5.1f s] ", (tb_now_us() - t_start_us) / 1e6);
 	vfprintf(stderr, fmt, ap);
 	fprintf(stderr, "\n");
 	va_end(ap);
@@ -744,32 +747,93 @@ static int publish(struct setup *s, const struct tb_node *via)
 	const char *a2[] = {"publish", "--quiet", "--node", via->addr_s, ds_zone, NULL};
 	if ((e = run_self(s->self, s->log, NULL, a2)) != 0)
 		goto out;
-	for (size_t i = 0; i < s->nzones && !stop_flag; i++) {
-		struct zone *z = &s->zones[i];
-		char *kp = malloc(strlen(z->key) + 10);
-		if (!kp) {
-			e = -ENOMEM;
-			break;
-		}
-		sprintf(kp, "%s.private", z->key);
-		const char *a3[] = {"publish", "--quiet",  "--node", via->addr_s, "--key",
-				    kp,        "--chain", ds_zone, "--origin",  z->name,
-				    z->file,   NULL};
-		/* A put that timed out on a loaded machine is retried: publish
-		 * skips what is stored already, so a rerun puts only the rest. */
-		for (int attempt = 0; attempt < 4; attempt++) {
-			e = run_self(s->self, s->log, NULL, a3);
-			if (e != -EIO || stop_flag)
-				break;
-			say("publish %s: retrying what was not stored (attempt %d of 4)", z->name,
-			    attempt + 2);
-		}
-		free(kp);
-		if (e)
-			break;
-		struct tb t = {.tty = isatty(2), .stop = &stop_flag};
-		tb_progress(&t, false, "publish: %zu/%zu zones", i + 1, s->nzones);
+	/* The zones are independent once the root and the DS sets are in: up
+	 * to PUB_PAR publishers at a time. A zone whose publish failed (a put
+	 * timed out on a loaded machine) is published again: publish skips
+	 * what is stored already, so a rerun puts only the rest. */
+	enum { PUB_PAR = 4, PUB_TRIES = 4 };
+	struct pubjob {
+		pid_t pid;
+		size_t zone;
+		char *argv[16];
+		char kp[PATH_MAX];
+	} jobs[PUB_PAR];
+	size_t nextz = 0, done = 0, running = 0;
+	int *tries = calloc(s->nzones ? s->nzones : 1, sizeof(int));
+	size_t *queue = calloc(s->nzones * PUB_TRIES + 1, sizeof(size_t));
+	size_t qhead = 0, qtail = 0;
+	if (!tries || !queue) {
+		free(tries);
+		free(queue);
+		e = -ENOMEM;
+		goto out;
 	}
+	for (size_t i = 0; i < s->nzones; i++)
+		queue[qtail++] = i;
+	memset(jobs, 0, sizeof(jobs));
+	(void)nextz;
+	e = 0;
+	while ((qhead < qtail || running) && !stop_flag && !e) {
+		for (size_t j = 0; j < PUB_PAR && qhead < qtail; j++) {
+			if (jobs[j].pid)
+				continue;
+			struct pubjob *pj = &jobs[j];
+			struct zone *z = &s->zones[queue[qhead++]];
+			pj->zone = (size_t)(z - s->zones);
+			snprintf(pj->kp, sizeof(pj->kp), "%s.private", z->key);
+			char *a[] = {s->self,  "publish", "--quiet", "--node", (char *)via->addr_s,
+				     "--key",  pj->kp,    "--chain", ds_zone,  "--origin",
+				     z->name, z->file,    NULL};
+			memcpy(pj->argv, a, sizeof(a));
+			pid_t pid = spawn(pj->argv, s->log, s->log);
+			if (pid < 0) {
+				e = (int)pid;
+				break;
+			}
+			pj->pid = pid;
+			running++;
+		}
+		/* Reap only our publishers (waitpid(-1) could take a node's exit). */
+		int st = 0;
+		pid_t r = 0;
+		for (size_t j = 0; j < PUB_PAR && r <= 0; j++)
+			if (jobs[j].pid)
+				r = waitpid(jobs[j].pid, &st, WNOHANG);
+		if (r <= 0) {
+			struct timespec ts = {0, 20000000};
+			nanosleep(&ts, NULL);
+			continue;
+		}
+		for (size_t j = 0; j < PUB_PAR; j++) {
+			if (jobs[j].pid != r)
+				continue;
+			jobs[j].pid = 0;
+			running--;
+			struct zone *z = &s->zones[jobs[j].zone];
+			if (WIFEXITED(st) && WEXITSTATUS(st) == 0) {
+				done++;
+			} else if (WIFEXITED(st) && WEXITSTATUS(st) == 1 &&
+				   ++tries[jobs[j].zone] < PUB_TRIES) {
+				say("publish %s: some puts failed; publishing the rest again "
+				    "(attempt %d of %d)",
+				    z->name, tries[jobs[j].zone] + 1, PUB_TRIES);
+				queue[qtail++] = jobs[j].zone;
+			} else {
+				say("publish %s failed; see %s", z->name, s->log);
+				e = -EIO;
+			}
+		}
+		struct tb t = {.tty = isatty(2), .stop = &stop_flag};
+		tb_progress(&t, false, "publish: %zu/%zu zones", done, s->nzones);
+	}
+	/* Stopped or failed: the publishers still running are ours to end. */
+	for (size_t j = 0; j < PUB_PAR; j++)
+		if (jobs[j].pid) {
+			kill(jobs[j].pid, SIGTERM);
+			(void)waitpid(jobs[j].pid, NULL, 0);
+		}
+	free(tries);
+	free(queue);
 	if (stop_flag && !e)
 		e = -EINTR;
 out:
@@ -946,30 +1010,81 @@ static bool node_died(struct tb *t, struct setup *s)
 	return false;
 }
 
+/* Node k is in: it answers STATUS and, unless it is the first node, every
+ * overlay instance of it knows another node (its join went through). */
+static bool node_joined(const struct tb_node *nd)
+{
+	if (!nd->st_ok)
+		return false;
+	for (size_t i = 0; nd->idx > 0 && i < nd->st.ninst; i++)
+		if (nd->st.inst[i].routing_size == 0)
+			return false;
+	return true;
+}
+
+static void stop_one(struct tb_node *nd)
+{
+	if (nd->pid <= 0)
+		return;
+	kill(nd->pid, SIGTERM);
+	uint64_t deadline = tb_now_us() + 5000000;
+	while (waitpid(nd->pid, NULL, WNOHANG) == 0) {
+		if (tb_now_us() > deadline) {
+			kill(nd->pid, SIGKILL);
+			(void)waitpid(nd->pid, NULL, 0);
+			break;
+		}
+		struct timespec ts = {0, 20000000};
+		nanosleep(&ts, NULL);
+	}
+	nd->pid = 0;
+}
+
 static int start_all(struct tb *t, struct setup *s)
 {
-	/* Node k starts once its bootstrap answered STATUS: it joins a live node. */
+	/* Node k starts once its bootstrap has joined: it joins a live member.
+	 * A join that did not go through (a node alone in its own ring, which
+	 * a lossy or slow start can leave) is retried with a fresh process. */
 	for (size_t k = 0; k < t->n && !stop_flag; k++) {
-		int e = start_node(t, s, k);
-		if (e) {
-			say("cannot start %s: %s", s->ddnsd, strerror(-e));
-			return e;
+		struct tb_node *nd = &t->nodes[k];
+		bool in = false;
+		for (int attempt = 0; attempt < 3 && !in && !stop_flag; attempt++) {
+			if (attempt) {
+				say("node %zu (%s) did not join (attempt %d); restarting it", k,
+				    nd->addr_s, attempt);
+				stop_one(nd);
+			}
+			int e = start_node(t, s, k);
+			if (e) {
+				say("cannot start %s: %s", s->ddnsd, strerror(-e));
+				return e;
+			}
+			nd->st_ok = false;
+			uint64_t deadline = tb_now_us() + 15000000;
+			while (!(in = node_joined(nd)) && !stop_flag && tb_now_us() < deadline) {
+				if (node_died(t, s)) {
+					say("node %zu (%s) exited at start; see %s/node%zu/", k,
+					    nd->addr_s, s->dir, k);
+					return -ECHILD;
+				}
+				struct status_call c;
+				if (status_issue(t, t->rpc, k, &c, 100000, 0) != 0)
+					return -ENOMEM;
+				struct poll_all p = {&c, 1};
+				if (!tb_run_until(t, all_done, &p, tb_now_us() + 1000000)) {
+					rpc_free(t->rpc);
+					t->rpc = rpc_new(t->tr, NULL);
+				}
+				if (!node_joined(nd)) {
+					/* Poll interval only: STATUS decides. */
+					struct timespec ts = {0, 50000000};
+					nanosleep(&ts, NULL);
+				}
+			}
 		}
-		uint64_t deadline = tb_now_us() + 20000000;
-		while (!t->nodes[k].up && !stop_flag) {
-			if (tb_now_us() > deadline || node_died(t, s)) {
-				say("node %zu (%s) did not come up; see %s/node%zu/", k,
-				    t->nodes[k].addr_s, s->dir, k);
-				return -ETIMEDOUT;
-			}
-			struct status_call c;
-			if (status_issue(t, t->rpc, k, &c, 100000, 0) != 0)
-				return -ENOMEM;
-			struct poll_all p = {&c, 1};
-			if (!tb_run_until(t, all_done, &p, tb_now_us() + 1000000)) {
-				rpc_free(t->rpc);
-				t->rpc = rpc_new(t->tr, NULL);
-			}
+		if (!in && !stop_flag) {
+			say("node %zu (%s) did not join; see %s/node%zu/", k, nd->addr_s, s->dir, k);
+			return -ETIMEDOUT;
 		}
 		tb_progress(t, false, "nodes: %zu/%zu started", k + 1, t->n);
 	}
@@ -1026,6 +1141,16 @@ static int wait_stable(struct tb *t, struct setup *s, unsigned replicas, double 
 		if (tb_now_us() > deadline) {
 			tb_progress(t, true, "rings: only %zu/%zu instances stable after %.0f s", ready,
 				    total, limit_s);
+			for (size_t k = 0; k < t->n; k++) {
+				const struct tb_node *nd = &t->nodes[k];
+				if (!nd->st_ok)
+					say("  node %zu (%s): no STATUS answer", k, nd->addr_s);
+				for (size_t i = 0; nd->st_ok && i < nd->st.ninst; i++)
+					say("  node %zu (%s) %s: knows %u nodes, replica set %u", k,
+					    nd->addr_s,
+					    ovl_names[nd->st.inst[i].overlay <= 2 ? nd->st.inst[i].overlay : 0],
+					    nd->st.inst[i].routing_size, nd->st.inst[i].neighbours);
+			}
 			return -ETIMEDOUT;
 		}
 		/* Poll interval only: the STATUS figures decide. */
@@ -1152,28 +1277,33 @@ static int rtt_check(struct tb *t, const struct opts *o, struct rtt_row *rows, s
 		goto out;
 	}
 	udp_tr_set_delay(ptr, tb_latency_delay, lat);
+	/* All nodes at once, three rounds; the best round trip per node counts. */
 	size_t m = t->n < 16 ? t->n : 16;
-	for (size_t k = 0; k < m && !stop_flag; k++) {
-		double best = -1;
-		for (int i = 0; i < 3; i++) {
-			struct status_call c;
-			if (status_issue(t, prpc, k, &c, 3000000, 0) != 0)
-				continue;
-			struct poll_all p = {&c, 1};
-			if (!tb_run_until(t, all_done, &p, tb_now_us() + 5000000)) {
-				e = -EINTR;
-				goto out;
-			}
-			if (t->nodes[k].st_ok && (best < 0 || c.rtt_us / 1000.0 < best))
-				best = c.rtt_us / 1000.0;
+	struct status_call c[16];
+	double best[16];
+	for (size_t k = 0; k < m; k++)
+		best[k] = -1;
+	for (int round = 0; round < 3 && !stop_flag; round++) {
+		for (size_t k = 0; k < m; k++)
+			if (status_issue(t, prpc, k, &c[k], 3000000, 0) != 0)
+				c[k].done = true;
+		struct poll_all p = {c, m};
+		if (!tb_run_until(t, all_done, &p, tb_now_us() + 5000000)) {
+			e = -EINTR;
+			goto out;
 		}
+		for (size_t k = 0; k < m; k++)
+			if (c[k].rtt_us && (best[k] < 0 || c[k].rtt_us / 1000.0 < best[k]))
+				best[k] = c[k].rtt_us / 1000.0;
+	}
+	for (size_t k = 0; k < m; k++) {
 		rows[k].node = (uint32_t)k;
 		rows[k].expected_ms = (tb_latency_one_way(lat, (uint32_t)t->n, (uint32_t)k) +
 				       tb_latency_one_way(lat, (uint32_t)k, (uint32_t)t->n)) /
 				      1000.0;
-		rows[k].measured_ms = best;
-		*nrows = k + 1;
+		rows[k].measured_ms = best[k];
 	}
+	*nrows = m;
 out:
 	rpc_free(prpc);
 	if (ptr)
@@ -1782,6 +1912,7 @@ int ddns_cmd_testbed(int argc, char **argv)
 	size_t nrtt = 0;
 	int rc = 1, e;
 	bool check_ok = false, have_load = false;
+	t_start_us = tb_now_us();
 	memset(&o, 0, sizeof(o));
 	memset(&s, 0, sizeof(s));
 	memset(&t, 0, sizeof(t));

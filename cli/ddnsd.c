@@ -14,8 +14,10 @@
 #include <unistd.h>
 
 #include "cli/node.h"
+#include "cli/testbed_latency.h"
 #include "common/log.h"
 #include "config.h"
+#include "overlay/udp.h"
 
 static void usage(FILE *f)
 {
@@ -25,6 +27,7 @@ static void usage(FILE *f)
 		"             [--replicas N] [--vnodes N] [--gateway-mode default|compare]\n"
 		"             [--metrics ADDR:PORT] [--config FILE] [--log-level LEVEL]\n"
 		"             [--log-file FILE] [--pid-file FILE]\n"
+		"             [--latency-matrix FILE [--latency-host I] [--latency-seed S]]\n"
 		"\n"
 		"Runs one DDNS node: a UDP endpoint on the overlays given, a DHT on each,\n"
 		"optionally a DNS gateway answering from the DHT.\n"
@@ -61,6 +64,13 @@ static void usage(FILE *f)
 		"  --test-forge            FOR TESTS ONLY: serve altered copies of blocks in\n"
 		"                          answer to lookups, to show that readers reject\n"
 		"                          them and fall back to honest replicas\n"
+		"  --latency-matrix FILE   FOR TESTBEDS: hold every outgoing datagram for the\n"
+		"                          one-way delay of an RTT matrix (ms, e.g.\n"
+		"                          PlanetLabData_1) between this node and the peer;\n"
+		"                          a peer's place comes from its address (127.0.0.2\n"
+		"                          is node 0, 127.0.0.3 node 1, ...; docs/TESTBED.md)\n"
+		"  --latency-host I        this node's index (default: from --listen)\n"
+		"  --latency-seed S        placement of node indices on matrix hosts (default 1)\n"
 		"  -h, --help              this text\n"
 		"  --version               print the version\n"
 		"\n"
@@ -84,6 +94,9 @@ static const struct option long_opts[] = {
 	{"log-file", required_argument, NULL, 0},
 	{"pid-file", required_argument, NULL, 0},
 	{"test-forge", no_argument, NULL, 0},
+	{"latency-matrix", required_argument, NULL, 0},
+	{"latency-host", required_argument, NULL, 0},
+	{"latency-seed", required_argument, NULL, 0},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, 'V'},
 	{NULL, 0, NULL, 0}};
@@ -132,6 +145,11 @@ int main(int argc, char **argv)
 	char err[1024];
 	const char *config = NULL;
 	bool pid_written = false;
+	/* Emulated delays (testbed): handled here, not in the node config. */
+	const char *lat_matrix = NULL;
+	long lat_host = -1;
+	unsigned long long lat_seed = 1;
+	struct tb_latency *lat = NULL;
 	int c, idx;
 
 	node_config_init(&cfg);
@@ -176,6 +194,28 @@ int main(int argc, char **argv)
 		}
 		if (c != 0 || strcmp(long_opts[idx].name, "config") == 0)
 			continue;
+		if (strncmp(long_opts[idx].name, "latency-", 8) == 0) {
+			char *end;
+			const char *nm = long_opts[idx].name + 8;
+			if (strcmp(nm, "matrix") == 0) {
+				lat_matrix = optarg;
+				continue;
+			}
+			errno = 0;
+			unsigned long long v = strtoull(optarg, &end, 10);
+			if (!*optarg || *end || errno || optarg[0] == '-' ||
+			    (strcmp(nm, "host") == 0 && v > 0xffffff)) {
+				fprintf(stderr, "ddnsd: --%s needs a non-negative number\n",
+					long_opts[idx].name);
+				st.exit_code = 2;
+				goto out;
+			}
+			if (strcmp(nm, "host") == 0)
+				lat_host = (long)v;
+			else
+				lat_seed = v;
+			continue;
+		}
 		if (node_config_set(&cfg, long_opts[idx].name, optarg, err, sizeof(err)) != 0) {
 			fprintf(stderr, "ddnsd: %s\n", err);
 			st.exit_code = 2;
@@ -200,6 +240,29 @@ int main(int argc, char **argv)
 			fprintf(stderr, "ddnsd: --log-file %s: %s\n", cfg.log_file, strerror(-e));
 			goto out;
 		}
+	}
+	if (lat_matrix) {
+		if (lat_host < 0) {
+			struct tr_addr la;
+			if (tr_addr_parse(cfg.listen, 0, &la) == 0)
+				lat_host = tb_latency_index_of(&la);
+		}
+		if (lat_host < 0) {
+			fprintf(stderr, "ddnsd: --latency-matrix: give --latency-host (the listen "
+					"address is not a testbed address)\n");
+			st.exit_code = 2;
+			goto out;
+		}
+		lat = tb_latency_new(lat_matrix, lat_seed, (uint32_t)lat_host, err, sizeof(err));
+		if (!lat) {
+			fprintf(stderr, "ddnsd: %s\n", err);
+			st.exit_code = 2;
+			goto out;
+		}
+		/* The node makes its endpoint inside node_new: set the default first. */
+		udp_tr_set_default_delay(tb_latency_delay, lat);
+		log_info("latency matrix %s: this node is index %ld on matrix host %zu (seed %llu)",
+			 lat_matrix, lat_host, tb_latency_host_of(lat, (uint32_t)lat_host), lat_seed);
 	}
 	signal(SIGPIPE, SIG_IGN);
 	st.base = event_base_new();
@@ -235,6 +298,8 @@ int main(int argc, char **argv)
 	log_info("stopped");
 out:
 	node_free(st.node);
+	udp_tr_set_default_delay(NULL, NULL);
+	tb_latency_free(lat);
 	if (sig_term)
 		event_free(sig_term);
 	if (sig_int)

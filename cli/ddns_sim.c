@@ -31,7 +31,7 @@
 
 struct simopts {
 	double nodes, lookups, seed, loss, fail, lat_ms;
-	double replicas, succ, k, alpha, parallel;
+	double replicas, succ, k, alpha, parallel, vnodes;
 	double records, queries, unresolved, slashdot, zipf, conv_resolvers;
 	bool storage, json, quiet, pns, no_cache, verify;
 	bool replicas_set;
@@ -60,6 +60,7 @@ static void sim_usage(FILE *fp)
 		"  --latency-matrix F   measured RTT matrix in ms (e.g. PlanetLabData_1)\n"
 		"  --latency-dist F     one-server RTTs in ms, one per line, for the paper's\n"
 		"                       latency method (default: the matrix's entries)\n"
+		"  --vnodes V           virtual nodes per node (default 1)\n"
 		"  --succ-list N        chord successor list length (default 16)\n"
 		"  --k K                kad16 bucket size (default 8)\n"
 		"  --alpha A            kad16 lookup parallelism (default 3)\n"
@@ -187,6 +188,7 @@ static int run_lookups(const struct simopts *o, const char *overlay)
 	p.ovl.k = (unsigned)o->k;
 	p.ovl.alpha = (unsigned)o->alpha;
 	p.ovl.pns = o->pns;
+	p.vnodes = (unsigned)o->vnodes;
 	struct simnet *net = simnet_new(&p);
 	struct simnet_report rep;
 	simnet_report_init(&rep);
@@ -644,6 +646,7 @@ static int run_storage(const struct simopts *o)
 		p.net.ovl.k = (unsigned)o->k;
 		p.net.ovl.alpha = (unsigned)o->alpha;
 		p.net.ovl.pns = o->pns;
+		p.net.vnodes = (unsigned)o->vnodes;
 		p.net.dht.replicas = o->replicas_set ? (unsigned)o->replicas : 1;
 		p.net.ovl.replicas = p.net.dht.replicas > 6 ? p.net.dht.replicas : 6;
 		if (o->no_cache)
@@ -714,7 +717,7 @@ int ddns_cmd_sim(int argc, char **argv)
 	enum { O_NODES = 256, O_OVERLAY, O_LOOKUPS, O_SEED, O_LOSS, O_FAIL, O_LAT, O_MATRIX,
 	       O_LATDIST, O_REPLICAS, O_SUCC, O_K, O_ALPHA, O_PNS, O_PAR, O_JSON, O_QUIET,
 	       O_RECORDS, O_QUERIES, O_UNRES, O_SLASH, O_ZIPF, O_NAMES, O_NOCACHE, O_VERIFY,
-	       O_OUT, O_CONVRES };
+	       O_OUT, O_CONVRES, O_VNODES };
 	static const struct option opts[] = {
 		{"nodes", required_argument, NULL, O_NODES},
 		{"overlay", required_argument, NULL, O_OVERLAY},
@@ -743,6 +746,7 @@ int ddns_cmd_sim(int argc, char **argv)
 		{"verify", no_argument, NULL, O_VERIFY},
 		{"out", required_argument, NULL, O_OUT},
 		{"conv-resolvers", required_argument, NULL, O_CONVRES},
+		{"vnodes", required_argument, NULL, O_VNODES},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -750,7 +754,7 @@ int ddns_cmd_sim(int argc, char **argv)
 		.nodes = 1000, .lookups = 10000, .seed = 1, .lat_ms = -1,
 		.replicas = 6, .succ = 16, .k = 8, .alpha = 3, .parallel = 64,
 		.records = 120000, .queries = 260000, .unresolved = 220000, .slashdot = 100000,
-		.zipf = 0.91, .conv_resolvers = 1,
+		.zipf = 0.91, .conv_resolvers = 1, .vnodes = 1,
 	};
 	int c;
 	optind = 1;
@@ -792,6 +796,7 @@ int ddns_cmd_sim(int argc, char **argv)
 		case O_NOCACHE: o.no_cache = true; o.storage = true; break;
 		case O_VERIFY: o.verify = true; o.storage = true; break;
 		case O_OUT: o.out = optarg; o.storage = true; break;
+		case O_VNODES: bad = parse_num("--vnodes", optarg, 1, 64, &o.vnodes); break;
 		case O_CONVRES: bad = parse_num("--conv-resolvers", optarg, 1, 1e6, &o.conv_resolvers); o.storage = true; break;
 		case 'h': sim_usage(stdout); return 0;
 		default: sim_usage(stderr); return 2;

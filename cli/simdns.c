@@ -241,6 +241,33 @@ out:
 	return err;
 }
 
+/* A DHT instance of node i: one of its virtual nodes, at random. */
+static struct dht *dht_of(struct ctx *x, size_t i)
+{
+	unsigned v = simnet_vnodes(x->net);
+	return simnet_dht_vnode(x->net, i, v > 1 ? (unsigned)ddns_rng_below(x->rng, v) : 0);
+}
+
+/* The statistics of node i, summed over its virtual nodes; false when the
+ * node is down. */
+static bool node_stats(struct ctx *x, size_t i, struct dht_stats *sum)
+{
+	memset(sum, 0, sizeof(*sum));
+	bool any = false;
+	for (unsigned v = 0; v < simnet_vnodes(x->net); v++) {
+		struct dht *d = simnet_dht_vnode(x->net, i, v);
+		if (!d)
+			continue;
+		struct dht_stats st;
+		dht_get_stats(d, &st);
+		sum->blocks_primary += st.blocks_primary;
+		sum->blocks_replica += st.blocks_replica;
+		sum->transfers_served += st.transfers_served;
+		any = true;
+	}
+	return any;
+}
+
 /* ---- puts ---- */
 
 struct putrun {
@@ -272,7 +299,7 @@ static void put_next(struct putrun *pr)
 		ddns_wbuf_init(&w, DHT_MAX_BLOCK);
 		int err = make_block(x, name_of(x, rc->name), rc->type, &w, rc->key);
 		if (!err) {
-			struct dht *d = simnet_dht(x->net, simnet_random_live(x->net));
+			struct dht *d = dht_of(x, simnet_random_live(x->net));
 			err = dht_put(d, rc->key, w.p, w.len, put_done, pr);
 		}
 		ddns_wbuf_free(&w);
@@ -410,7 +437,7 @@ static void get_next(struct getrun *gr)
 		c->started = sim_now_us(simnet_sim(x->net));
 		c->seq = gr->next++;
 		w->queries++;
-		if (dht_get(simnet_dht(x->net, origin), key, get_done, c) != 0) {
+		if (dht_get(dht_of(x, origin), key, get_done, c) != 0) {
 			free(c);
 			gr->err = -ENOMEM;
 			return;
@@ -608,12 +635,9 @@ int simdns_run(const struct simdns_params *p, struct simdns_result *r)
 		goto out;
 	}
 	for (size_t i = 0; i < r->nodes; i++) {
-		struct dht *d = simnet_dht(x.net, i);
-		if (!d)
-			continue;
 		struct dht_stats st;
-		dht_get_stats(d, &st);
-		r->blocks_per_node[i] = (double)(st.blocks_primary + st.blocks_replica);
+		if (node_stats(&x, i, &st))
+			r->blocks_per_node[i] = (double)(st.blocks_primary + st.blocks_replica);
 	}
 
 	if (p->queries && x.nrec) {
@@ -654,24 +678,18 @@ int simdns_run(const struct simdns_params *p, struct simdns_result *r)
 			goto out;
 		}
 		for (size_t i = 0; i < n; i++) {
-			struct dht *d = simnet_dht(x.net, i);
-			if (d) {
-				struct dht_stats st;
-				dht_get_stats(d, &st);
+			struct dht_stats st;
+			if (node_stats(&x, i, &st))
 				r->transfers_slashdot[i] = -(double)st.transfers_served;
-			}
 		}
 		if ((err = run_gets(&x, &r->slashdot, WK_SLASH, p->slashdot, NULL)) != 0)
 			goto out;
 		for (size_t i = 0; i < n; i++) {
-			struct dht *d = simnet_dht(x.net, i);
-			if (d) {
-				struct dht_stats st;
-				dht_get_stats(d, &st);
+			struct dht_stats st;
+			if (node_stats(&x, i, &st))
 				r->transfers_slashdot[i] += (double)st.transfers_served;
-			} else {
+			else
 				r->transfers_slashdot[i] = 0;
-			}
 		}
 	}
 	/* Let requests still in flight (path-cache copies after the last get)

@@ -21,11 +21,16 @@
 #include "overlay/id.h"
 #include "overlay/rpc.h"
 
+/* A physical node: one endpoint and RPC layer, and one overlay instance
+ * (and DHT) per virtual node. ovl/dht/id are vnode 0's. */
 struct simnode {
 	struct tr *tr;
 	struct rpc *rpc;
 	struct ovl *ovl;
 	struct dht *dht;
+	struct ovl **ovls;             /* [vnodes] */
+	struct dht **dhts;             /* [vnodes] */
+	uint8_t (*ids)[DDNS_ID_LEN];   /* [vnodes] */
 	uint64_t served_before_crash, sent_before_crash;
 	uint8_t id[DDNS_ID_LEN];
 	bool alive;
@@ -37,7 +42,7 @@ struct simnet {
 	struct simnode *nodes;
 	size_t n, cap;
 	size_t live;
-	size_t *sorted; /* indices of live nodes ordered by id */
+	size_t *sorted; /* live virtual nodes (node * vnodes + vnode) ordered by id */
 	size_t nsorted;
 	bool dirty;
 	bool xor_metric;
@@ -50,6 +55,7 @@ void simnet_params_default(struct simnet_params *p)
 	ovl_params_default(&p->ovl);
 	p->seed = 1;
 	p->join_gap_us = 200000;
+	p->vnodes = 1;
 	p->settle_us = 60000000;
 	dht_params_default(&p->dht);
 }
@@ -60,6 +66,8 @@ struct simnet *simnet_new(const struct simnet_params *p)
 	if (!n)
 		return NULL;
 	n->p = *p;
+	if (n->p.vnodes == 0)
+		n->p.vnodes = 1;
 	struct sim_params sp;
 	sim_params_default(&sp);
 	sp.seed = p->seed;
@@ -79,9 +87,15 @@ void simnet_free(struct simnet *n)
 	if (!n)
 		return;
 	for (size_t i = 0; i < n->n; i++) {
-		dht_free(n->nodes[i].dht);
-		ovl_free(n->nodes[i].ovl);
-		rpc_free(n->nodes[i].rpc);
+		struct simnode *sn = &n->nodes[i];
+		for (unsigned v = 0; v < n->p.vnodes; v++) {
+			dht_free(sn->dhts[v]);
+			ovl_free(sn->ovls[v]);
+		}
+		rpc_free(sn->rpc);
+		free(sn->ovls);
+		free(sn->dhts);
+		free(sn->ids);
 	}
 	sim_free(n->sim); /* frees the endpoints */
 	free(n->nodes);
@@ -105,6 +119,20 @@ size_t simnet_random_live(struct simnet *n)
 	}
 }
 
+static void node_release(struct simnet *n, struct simnode *sn)
+{
+	for (unsigned v = 0; v < n->p.vnodes; v++) {
+		dht_free(sn->dhts[v]);
+		ovl_free(sn->ovls[v]);
+		sn->dhts[v] = NULL;
+		sn->ovls[v] = NULL;
+	}
+	rpc_free(sn->rpc);
+	sn->rpc = NULL;
+	sn->ovl = NULL;
+	sn->dht = NULL;
+}
+
 int simnet_add(struct simnet *n)
 {
 	if (n->n == n->cap) {
@@ -115,45 +143,67 @@ int simnet_add(struct simnet *n)
 		n->nodes = nn;
 		n->cap = cap;
 	}
+	unsigned V = n->p.vnodes;
 	struct simnode *sn = &n->nodes[n->n];
 	memset(sn, 0, sizeof(*sn));
+	sn->ovls = calloc(V, sizeof(*sn->ovls));
+	sn->dhts = calloc(V, sizeof(*sn->dhts));
+	sn->ids = calloc(V, sizeof(*sn->ids));
 	struct tr_addr a = node_addr(n->n);
-	sn->tr = sim_node_add(n->sim, &a);
-	if (!sn->tr)
+	if (!sn->ovls || !sn->dhts || !sn->ids || !(sn->tr = sim_node_add(n->sim, &a))) {
+		free(sn->ovls);
+		free(sn->dhts);
+		free(sn->ids);
 		return -ENOMEM;
+	}
+	/* From here on the node is counted (freed by simnet_free) even if an
+	 * instance below cannot be made. */
+	n->n++;
 	sn->rpc = rpc_new(sn->tr, NULL);
 	if (!sn->rpc)
 		return -ENOMEM;
-	sn->ovl = ovl_new(n->p.ops, sn->rpc, &n->p.ovl);
-	if (!sn->ovl) {
-		rpc_free(sn->rpc);
-		sn->rpc = NULL;
-		return -ENOMEM;
-	}
-	memcpy(sn->id, ovl_self(sn->ovl)->id, DDNS_ID_LEN);
-	if (n->p.validate) {
-		int derr = 0;
-		sn->dht = dht_new(sn->ovl, &n->p.dht, n->p.validate, n->p.validate_arg, &derr);
-		if (!sn->dht) {
-			ovl_free(sn->ovl);
-			rpc_free(sn->rpc);
-			sn->ovl = NULL;
-			sn->rpc = NULL;
-			return derr ? derr : -ENOMEM;
-		}
-	}
 	const struct tr_addr *boot = NULL;
 	struct tr_addr ba;
 	if (n->live > 0) {
 		ba = *tr_self(n->nodes[simnet_random_live(n)].tr);
 		boot = &ba;
 	}
-	int err = ovl_join(sn->ovl, boot);
+	int err = 0;
+	for (unsigned v = 0; v < V && !err; v++) {
+		struct ovl_params op = n->p.ovl;
+		op.vnode = (uint8_t)v;
+		sn->ovls[v] = ovl_new(n->p.ops, sn->rpc, &op);
+		if (!sn->ovls[v]) {
+			err = -ENOMEM;
+			break;
+		}
+		memcpy(sn->ids[v], ovl_self(sn->ovls[v])->id, DDNS_ID_LEN);
+		if (n->p.validate) {
+			int derr = 0;
+			sn->dhts[v] = dht_new(sn->ovls[v], &n->p.dht, n->p.validate, n->p.validate_arg, &derr);
+			if (!sn->dhts[v]) {
+				err = derr ? derr : -ENOMEM;
+				break;
+			}
+		}
+		/* The first vnode of the first node starts the network; every
+		 * other vnode joins through a live node (or this node's vnode 0). */
+		if (!boot && v > 0)
+			boot = tr_self(sn->tr);
+		err = ovl_join(sn->ovls[v], boot);
+	}
+	if (err) {
+		node_release(n, sn);
+		sim_node_crash(sn->tr);
+		return err;
+	}
+	sn->ovl = sn->ovls[0];
+	sn->dht = sn->dhts[0];
+	memcpy(sn->id, sn->ids[0], DDNS_ID_LEN);
 	sn->alive = true;
-	n->n++;
 	n->live++;
 	n->dirty = true;
-	return err;
+	return 0;
 }
 
 int simnet_grow(struct simnet *n, size_t count)
@@ -177,6 +227,17 @@ size_t simnet_size(const struct simnet *n) { return n->n; }
 size_t simnet_live(const struct simnet *n) { return n->live; }
 struct ovl *simnet_ovl(struct simnet *n, size_t i) { return n->nodes[i].alive ? n->nodes[i].ovl : NULL; }
 struct dht *simnet_dht(struct simnet *n, size_t i) { return n->nodes[i].alive ? n->nodes[i].dht : NULL; }
+unsigned simnet_vnodes(const struct simnet *n) { return n->p.vnodes; }
+
+struct ovl *simnet_ovl_vnode(struct simnet *n, size_t i, unsigned v)
+{
+	return n->nodes[i].alive && v < n->p.vnodes ? n->nodes[i].ovls[v] : NULL;
+}
+
+struct dht *simnet_dht_vnode(struct simnet *n, size_t i, unsigned v)
+{
+	return n->nodes[i].alive && v < n->p.vnodes ? n->nodes[i].dhts[v] : NULL;
+}
 
 uint64_t simnet_requests_sent(struct simnet *n, size_t i)
 {
@@ -207,12 +268,7 @@ void simnet_crash(struct simnet *n, size_t i)
 	sn->served_before_crash = simnet_requests_served(n, i);
 	sn->sent_before_crash = simnet_requests_sent(n, i);
 	sim_node_crash(sn->tr);
-	dht_free(sn->dht);
-	sn->dht = NULL;
-	ovl_free(sn->ovl);
-	rpc_free(sn->rpc);
-	sn->ovl = NULL;
-	sn->rpc = NULL;
+	node_release(n, sn);
 	sn->alive = false;
 	n->live--;
 	n->dirty = true;
@@ -226,24 +282,29 @@ size_t simnet_crash_fraction(struct simnet *n, double frac)
 	return want;
 }
 
+/* The id of virtual node slot s (node s / vnodes, vnode s % vnodes). */
+static inline const uint8_t *slot_id(const struct simnet *n, size_t s)
+{
+	return n->nodes[s / n->p.vnodes].ids[s % n->p.vnodes];
+}
+
 static int cmp_by_id(const void *a, const void *b, void *arg)
 {
 	const struct simnet *n = arg;
-	const struct simnode *x = &n->nodes[*(const size_t *)a];
-	const struct simnode *y = &n->nodes[*(const size_t *)b];
-	return memcmp(x->id, y->id, DDNS_ID_LEN);
+	return memcmp(slot_id(n, *(const size_t *)a), slot_id(n, *(const size_t *)b), DDNS_ID_LEN);
 }
 
 static void rebuild_sorted(struct simnet *n)
 {
 	free(n->sorted);
-	n->sorted = malloc((n->live ? n->live : 1) * sizeof(size_t));
+	n->sorted = malloc((n->live ? n->live : 1) * n->p.vnodes * sizeof(size_t));
 	n->nsorted = 0;
 	if (!n->sorted)
 		return;
 	for (size_t i = 0; i < n->n; i++)
 		if (n->nodes[i].alive)
-			n->sorted[n->nsorted++] = i;
+			for (unsigned v = 0; v < n->p.vnodes; v++)
+				n->sorted[n->nsorted++] = i * n->p.vnodes + v;
 	qsort_r(n->sorted, n->nsorted, sizeof(size_t), cmp_by_id, n);
 	n->dirty = false;
 }
@@ -259,7 +320,7 @@ static size_t split_at_bit(const struct simnet *n, size_t lo, size_t hi, unsigne
 {
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		if (id_bit(n->nodes[n->sorted[mid]].id, b))
+		if (id_bit(slot_id(n, n->sorted[mid]), b))
 			hi = mid;
 		else
 			lo = mid + 1;
@@ -267,7 +328,8 @@ static size_t split_at_bit(const struct simnet *n, size_t lo, size_t hi, unsigne
 	return lo;
 }
 
-size_t simnet_oracle(const struct simnet *cn, const uint8_t key[DDNS_ID_LEN])
+/* The live virtual-node slot responsible for key, or SIZE_MAX. */
+static size_t oracle_slot(const struct simnet *cn, const uint8_t key[DDNS_ID_LEN])
 {
 	struct simnet *n = (struct simnet *)cn; /* the sorted cache is not observable state */
 	if (n->dirty)
@@ -279,7 +341,7 @@ size_t simnet_oracle(const struct simnet *cn, const uint8_t key[DDNS_ID_LEN])
 		size_t lo = 0, hi = n->nsorted;
 		while (lo < hi) {
 			size_t mid = lo + (hi - lo) / 2;
-			if (memcmp(n->nodes[n->sorted[mid]].id, key, DDNS_ID_LEN) < 0)
+			if (memcmp(slot_id(n, n->sorted[mid]), key, DDNS_ID_LEN) < 0)
 				lo = mid + 1;
 			else
 				hi = mid;
@@ -303,6 +365,22 @@ size_t simnet_oracle(const struct simnet *cn, const uint8_t key[DDNS_ID_LEN])
 		}
 	}
 	return n->sorted[lo];
+}
+
+size_t simnet_oracle(const struct simnet *n, const uint8_t key[DDNS_ID_LEN])
+{
+	size_t s = oracle_slot(n, key);
+	return s == SIZE_MAX ? SIZE_MAX : s / n->p.vnodes;
+}
+
+bool simnet_oracle_id(const struct simnet *n, const uint8_t key[DDNS_ID_LEN],
+		      uint8_t id[DDNS_ID_LEN])
+{
+	size_t s = oracle_slot(n, key);
+	if (s == SIZE_MAX)
+		return false;
+	memcpy(id, slot_id(n, s), DDNS_ID_LEN);
+	return true;
 }
 
 void simnet_report_init(struct simnet_report *r)
@@ -344,8 +422,8 @@ static void lookup_done(void *arg, const struct ovl_lookup_result *res)
 	if (res->status != 0) {
 		r->failed++;
 	} else {
-		size_t want = simnet_oracle(n, res->key);
-		if (want != SIZE_MAX && memcmp(res->owner.id, n->nodes[want].id, DDNS_ID_LEN) == 0)
+		uint8_t want[DDNS_ID_LEN];
+		if (simnet_oracle_id(n, res->key, want) && memcmp(res->owner.id, want, DDNS_ID_LEN) == 0)
 			r->correct++;
 		if (ddns_samples_add(&r->rpcs, res->rpcs) || ddns_samples_add(&r->hops, res->hops) ||
 		    ddns_samples_add(&r->latency_us, (double)(sim_now_us(n->sim) - c->started)))
@@ -374,7 +452,8 @@ static void start_lookup(struct lookup_run *run)
 			uint64_t v = ddns_rng_next(sim_rng(n->sim));
 			memcpy(key + i, &v, DDNS_ID_LEN - i < 8 ? DDNS_ID_LEN - i : 8);
 		}
-		struct ovl *o = n->nodes[simnet_random_live(n)].ovl;
+		struct simnode *sn = &n->nodes[simnet_random_live(n)];
+		struct ovl *o = sn->ovls[ddns_rng_below(sim_rng(n->sim), n->p.vnodes)];
 		if (ovl_lookup(o, key, NULL, lookup_done, c) != 0) {
 			free(c);
 			run->err = -ENOMEM;

@@ -31,6 +31,8 @@ struct simnet_params {
 	struct sim_latency *latency; /* borrowed; NULL: constant 10 ms one way */
 	uint64_t join_gap_us;        /* virtual time between joins (default 200 ms) */
 	uint64_t settle_us;          /* stabilisation after building (default 60 s) */
+	unsigned vnodes;             /* virtual nodes per node (default 1); each an
+					overlay instance (and DHT) on the node's endpoint */
 	/* With validate set, every node also runs a DHT instance (dht/dht.h)
 	 * with these parameters and this validation hook. */
 	dht_validate_cb validate;
@@ -56,6 +58,10 @@ size_t simnet_size(const struct simnet *n);          /* nodes ever added */
 size_t simnet_live(const struct simnet *n);          /* nodes not crashed */
 struct ovl *simnet_ovl(struct simnet *n, size_t i);  /* NULL when crashed */
 struct dht *simnet_dht(struct simnet *n, size_t i);  /* NULL when crashed or no DHT */
+/* Virtual node v of node i (simnet_ovl and simnet_dht give vnode 0). */
+unsigned simnet_vnodes(const struct simnet *n);
+struct ovl *simnet_ovl_vnode(struct simnet *n, size_t i, unsigned v);
+struct dht *simnet_dht_vnode(struct simnet *n, size_t i, unsigned v);
 /* A random live node (the world PRNG draws it). */
 size_t simnet_random_live(struct simnet *n);
 /* Requests node i's RPC layer has received and dispatched so far, and
@@ -73,6 +79,9 @@ size_t simnet_crash_fraction(struct simnet *n, double frac);
 /* The node truly responsible for key among live nodes: chord's
  * successor(key), kad16's XOR-closest. Returns its index. */
 size_t simnet_oracle(const struct simnet *n, const uint8_t key[DDNS_ID_LEN]);
+/* The id of the responsible virtual node; false when no node is live. */
+bool simnet_oracle_id(const struct simnet *n, const uint8_t key[DDNS_ID_LEN],
+		      uint8_t id[DDNS_ID_LEN]);
 
 struct simnet_report {
 	size_t lookups;

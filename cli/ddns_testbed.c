@@ -1507,25 +1507,25 @@ static void print_json(FILE *f, struct tb *t, struct setup *s, bool have_load, b
 	fprintf(f, "}\n");
 }
 
-static int have_gnuplot(void)
+static bool on_path(const char *prog)
 {
 	const char *path = getenv("PATH");
 	char buf[PATH_MAX];
 	while (path && *path) {
 		const char *c = strchr(path, ':');
 		size_t l = c ? (size_t)(c - path) : strlen(path);
-		snprintf(buf, sizeof(buf), "%.*s/gnuplot", (int)l, path);
+		snprintf(buf, sizeof(buf), "%.*s/%s", (int)l, path, prog);
 		if (access(buf, X_OK) == 0)
-			return 1;
+			return true;
 		path = c ? c + 1 : NULL;
 	}
-	return 0;
+	return false;
 }
 
 /* Histograms of RPCs and hops per lookup, one PNG per figure. */
 static int plot(const char *dir, struct tb *t, const char *log)
 {
-	if (!have_gnuplot()) {
+	if (!on_path("gnuplot")) {
 		say("--plot: gnuplot is not installed; no figures written");
 		return 0;
 	}
@@ -2066,6 +2066,27 @@ int ddns_cmd_testbed(int argc, char **argv)
 	fflush(cmds);
 	if (!check_ok)
 		goto out;
+	if (o.once && on_path("dig")) {
+		/* The real thing, for the eyes: dig against the gateway. */
+		char port[16];
+		snprintf(port, sizeof(port), "%u", s.gw.port);
+		char at[80];
+		snprintf(at, sizeof(at), "@%s", host);
+		char *dargv[] = {"dig", at, "-p", port, s.check_name, s.check_type, "+dnssec",
+				 "+time=5", "+tries=2", "+nocmd", "+nostats", NULL};
+		fprintf(cmds, "$ dig %s -p %s %s %s +dnssec\n", at, port, s.check_name,
+			s.check_type);
+		fflush(cmds);
+		posix_spawn_file_actions_t fa;
+		posix_spawn_file_actions_init(&fa);
+		if (o.json)
+			posix_spawn_file_actions_adddup2(&fa, 2, 1);
+		pid_t dpid;
+		if (posix_spawnp(&dpid, "dig", &fa, NULL, dargv, environ) == 0 &&
+		    wait_child(dpid) != 0)
+			say("dig failed");
+		posix_spawn_file_actions_destroy(&fa);
+	}
 
 	uint64_t end_us = o.duration > 0 ? tb_now_us() + (uint64_t)(o.duration * 1e6) : UINT64_MAX;
 	if (o.latency_matrix) {

@@ -29,6 +29,7 @@
 #include "common/buf.h"
 #include "common/log.h"
 #include "dht/msg.h"
+#include "dht/policy.h"
 #include "dht/store.h"
 #include "overlay/id.h"
 
@@ -74,6 +75,7 @@ struct dht {
 	dht_validate_cb v;
 	void *varg;
 	uint8_t wire, vnode;
+	const struct dht_policy *pol;
 	struct dht_store *store;
 	struct dht_cache *cache;
 	struct tr_timer *maint_timer, *change_timer;
@@ -304,7 +306,7 @@ static void suspect_add(struct dht *d, const uint8_t *id)
 static size_t replica_set(struct dht *d, const uint8_t *key, struct ovl_node *out)
 {
 	struct ovl_node all[OVL_MAX_REPLICAS];
-	size_t n = ovl_replica_set(d->o, key, all, OVL_MAX_REPLICAS), k = 0;
+	size_t n = d->pol->replica_set(d->o, key, all, OVL_MAX_REPLICAS), k = 0;
 	for (size_t i = 0; i < n && k < d->p.replicas; i++)
 		if (is_self(d, &all[i]) || !suspect(d, all[i].id))
 			out[k++] = all[i];
@@ -401,7 +403,9 @@ static void acc_validated(struct dht *d, void *ctx, int status, const void *data
 		return;
 	}
 	bool same;
-	int err = dht_store_check(d->store, a->key, meta, a->blk, a->len, a->mode == ACC_PRIMARY,
+	/* Quotas are per node and bind replicas as much as owners: a zone's
+	 * share of this node's store is bounded whoever sent the block. */
+	int err = dht_store_check(d->store, a->key, meta, a->blk, a->len, true,
 				  d->p.zone_quota_bytes, d->p.zone_quota_blocks, &same, a->reason,
 				  sizeof(a->reason));
 	if (err) {
@@ -419,8 +423,10 @@ static void acc_validated(struct dht *d, void *ctx, int status, const void *data
 		dht_cache_del(d->cache, a->key);
 	}
 	struct dht_entry *e = dht_store_find(d->store, a->key);
-	if (e)
+	if (e) {
 		e->primary = a->mode == ACC_PRIMARY;
+		e->confirm_round = (uint16_t)d->round;
+	}
 	if (a->mode == ACC_PRIMARY) {
 		acc_replicate(d, a);
 		return;
@@ -504,6 +510,8 @@ static void serve_digest(struct dht *d, const struct rpc_msg *req, const struct 
 		struct dht_digest_ent de;
 		dht_msg_digest_ent(m, i, &de);
 		struct dht_entry *e = dht_store_find(d->store, de.key);
+		if (e)
+			e->confirm_round = (uint16_t)d->round; /* the sender counts on our copy */
 		if (!e || e->version < de.version) {
 			idx[k] = (uint16_t)i;
 			want[k++] = DHT_WANT_SEND;
@@ -859,10 +867,16 @@ static void get_lookup_done(struct dht *d, void *ctx, int status, const void *da
 	g->res.hops += res->hops;
 	g->ncand = res->nreplicas < OVL_MAX_REPLICAS ? res->nreplicas : OVL_MAX_REPLICAS;
 	memcpy(g->cand, res->replicas, g->ncand * sizeof(g->cand[0]));
+	/* Cache on the lookup path, where and in which order the policy says
+	 * (also when the block comes from a fallback fetch: chord stops at the
+	 * key's predecessor, which names the owner without holding it). */
+	size_t maxc = d->p.cache_path_max < OVL_MAX_PATH ? d->p.cache_path_max : OVL_MAX_PATH;
 	const uint8_t *blk;
 	size_t blen;
-	if (!res->value_found ||
-	    dht_value_decode(res->value, res->value_len, &g->vsrc, &blk, &blen) != 0) {
+	bool good = res->value_found &&
+		    dht_value_decode(res->value, res->value_len, &g->vsrc, &blk, &blen) == 0;
+	g->npath = d->pol->cache_targets(d->o, res, !good || g->vsrc == DHT_VSRC_STORE, g->pathc, maxc);
+	if (!good) {
 		if (res->value_found)
 			d->st.dropped_malformed++;
 		shuffle(d, g->cand, g->ncand);
@@ -877,14 +891,6 @@ static void get_lookup_done(struct dht *d, void *ctx, int status, const void *da
 	memcpy(g->blk, blk, blen);
 	g->len = blen;
 	g->res.from = res->value_from;
-	/* Cache along the path: the nodes that answered but had no copy,
-	 * nearest the key (last answered) first. */
-	for (size_t i = res->path_len; i-- > 0 && g->npath < d->p.cache_path_max;) {
-		const struct ovl_node *n = &res->path[i];
-		if (is_self(d, n) || ovl_id_eq(n->id, res->value_from.id))
-			continue;
-		g->pathc[g->npath++] = *n;
-	}
 	/* A bogus copy must not stop us: the replicas are tried next. */
 	for (size_t i = 0; i < g->ncand; i++)
 		if (ovl_id_eq(g->cand[i].id, res->value_from.id) && g->vsrc == DHT_VSRC_STORE)
@@ -926,7 +932,7 @@ int dht_get(struct dht *d, const uint8_t key[DHT_KEY_LEN], dht_get_cb cb, void *
 		uint8_t probe[DHT_PROBE_LEN] = {DHT_WIRE_VERSION, 0};
 		struct ovl_lookup_opts opts = {
 			.probe = probe, .probe_len = sizeof(probe), .want_value = true,
-			.nreplicas = d->p.replicas};
+			.nreplicas = d->p.replicas, .spread = d->pol->get_spread};
 		err = w_lookup(d, key, &opts, get_lookup_done, g);
 	}
 	if (err) {
@@ -1085,6 +1091,13 @@ static void batches_flush(struct dht *d)
 	}
 }
 
+/* Did the block's owner list it to us in a digest (or push it) during the
+ * last two maintenance rounds? */
+static bool confirmed(struct dht *d, const struct dht_entry *e)
+{
+	return (uint16_t)((uint16_t)d->round - e->confirm_round) <= 2;
+}
+
 static void placement_done(struct dht *d, void *ctx, int status, const void *data)
 {
 	uint8_t *key = ctx;
@@ -1120,7 +1133,11 @@ static void placement_done(struct dht *d, void *ctx, int status, const void *dat
 			for (size_t i = 1; i < n; i++)
 				batch_add(d, &set[i], e, false);
 		} else if (n > 0) {
-			batch_add(d, &set[0], e, !in_set);
+			/* The owner's own digests are the authority on its replica
+			 * set: a copy it listed to us lately stays, whatever this
+			 * lookup (which may still list dead or unverified nodes)
+			 * says. */
+			batch_add(d, &set[0], e, !in_set && !confirmed(d, e));
 		}
 		batches_flush(d);
 	}
@@ -1139,18 +1156,24 @@ void dht_maintain(struct dht *d)
 	HASH_ITER(hh, dht_store_all(d->store), e, tmp)
 	{
 		if (ovl_responsible(d->o, e->key)) {
+			/* Owner: digest to the replica set; copies travel only to
+			 * those that lack the block. No lookup: an owner's lookup of
+			 * its own key starts and ends at its own routing state. */
 			e->primary = true;
 			struct ovl_node set[OVL_MAX_REPLICAS];
 			size_t n = replica_set(d, e->key, set);
 			for (size_t i = 0; i < n; i++)
 				if (!is_self(d, &set[i]))
 					batch_add(d, &set[i], e, false);
-			/* Our routing state may miss a live node closer to the key
-			 * (kad16 learns contacts lazily): every placement round the
-			 * owner also checks the set with a lookup, below. */
-		} else {
-			e->primary = false;
+			continue;
 		}
+		e->primary = false;
+		/* A replica its owner listed lately is where it belongs. Any
+		 * other copy (its owner died, or we left the set, or the owner
+		 * does not know us yet) is placed by a lookup, spread over
+		 * placement_rounds rounds. */
+		if (confirmed(d, e))
+			continue;
 		if ((d->round + e->key[DHT_KEY_LEN - 1]) % pr != 0 || placements >= PLACEMENT_MAX_PER_ROUND)
 			continue;
 		uint8_t *kc = malloc(DHT_KEY_LEN);
@@ -1213,6 +1236,7 @@ struct dht *dht_new(struct ovl *o, const struct dht_params *p, dht_validate_cb v
 	d->v = v;
 	d->varg = varg;
 	d->wire = ovl_ops_wire_id(ovl_ops_of(o));
+	d->pol = dht_policy_for(d->wire);
 	d->vnode = ovl_self(o)->vnode;
 	char why[256];
 	e = dht_store_open(d->data_dir, d->p.map_size, &d->store, why, sizeof(why));
@@ -1304,6 +1328,15 @@ enum dht_source dht_local(struct dht *d, const uint8_t key[DHT_KEY_LEN], uint64_
 		return DHT_SRC_LOCAL_CACHE;
 	}
 	return DHT_SRC_NONE;
+}
+
+void dht_stored_each(struct dht *d, dht_stored_cb fn, void *arg)
+{
+	struct dht_entry *e, *tmp;
+	HASH_ITER(hh, dht_store_all(d->store), e, tmp)
+	{
+		fn(arg, e->key, e->version);
+	}
 }
 
 void dht_get_stats(struct dht *d, struct dht_stats *out)

@@ -14,17 +14,20 @@
  *
  * - put: routed to the node responsible for the key, which validates,
  *   checks version and quota, stores the block durably and copies it to the
- *   r-node replica set before answering.
+ *   r-node replica set before answering; each replica validates and checks
+ *   version and its own quota again (quotas are per node, see dht_params).
  * - get: one overlay lookup that asks each contacted node for the block and
  *   stops at the first copy (stored or cached); the block is validated, then
- *   cached at the originating node and at the nodes on the lookup path until
- *   its expiry. Falls back to the replicas themselves when the lookup's copy
- *   is missing or bogus.
+ *   cached at the originating node and at the nodes on the lookup path (which
+ *   ones, and how the lookup orders its requests, is the per-overlay policy
+ *   of dht/policy.h) until its expiry. Falls back to the replicas themselves
+ *   when the lookup's copy is missing or bogus.
  * - maintenance: on a timer and whenever the overlay reports a change, each
  *   node makes sure every block it is responsible for has r copies, by
  *   exchanging key/version digests with the replica set (whole blocks only
- *   travel to nodes that lack them), and hands blocks it should no longer
- *   hold to their new owners.
+ *   travel to nodes that lack them). A replica its owner has not listed in
+ *   a digest lately looks its key up, and hands the block to the owner
+ *   (keeping only a cached copy) when it is not in the replica set.
  * - persistence: with a data directory, stored (non-cache) blocks live in
  *   LMDB and survive kill -9; every write is committed synchronously before
  *   it is acknowledged. Caches are in memory, bounded by bytes (LRU).
@@ -75,6 +78,11 @@ typedef void (*dht_validate_cb)(void *arg, struct dht *d, const uint8_t key[DHT_
 struct dht_params {
 	unsigned replicas;          /* r (default 6, <= OVL_MAX_REPLICAS) */
 	size_t cache_bytes;         /* bound on cached block bytes (default 8 MiB; 0: no cache) */
+	/* Quotas are per node: each node bounds what one zone (the hook's
+	 * meta.zone) may store on it, counting primary and replica copies
+	 * alike; the owner refuses a put (DDNS_EQUOTA) and a replica refuses a
+	 * copy the same way, so a zone over quota on some replicas ends up
+	 * with fewer than r copies rather than crowding those nodes. */
 	uint64_t zone_quota_bytes;  /* per zone, stored on one node (0: unlimited) */
 	uint64_t zone_quota_blocks; /* per zone, stored on one node (0: unlimited) */
 	size_t max_block;           /* largest block accepted (default DHT_MAX_BLOCK) */
@@ -158,6 +166,12 @@ void dht_maintain(struct dht *d);
  * DHT_SRC_LOCAL_CACHE (an unexpired cached copy) or DHT_SRC_NONE. *version is set
  * when found (may be NULL). For tests and diagnostics. */
 enum dht_source dht_local(struct dht *d, const uint8_t key[DHT_KEY_LEN], uint64_t *version);
+
+/* Call fn(arg, key, version) for every block this node stores (primary or
+ * replica, not cached copies), in no particular order, without network
+ * traffic. fn must not call into d. For tests, diagnostics and benchmarks. */
+typedef void (*dht_stored_cb)(void *arg, const uint8_t key[DHT_KEY_LEN], uint64_t version);
+void dht_stored_each(struct dht *d, dht_stored_cb fn, void *arg);
 
 struct dht_stats {
 	uint64_t blocks_primary, blocks_replica, blocks_cache; /* now */

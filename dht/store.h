@@ -38,6 +38,7 @@ struct dht_zone {
 struct dht_entry {
 	uint8_t key[DHT_KEY_LEN];
 	bool primary;          /* last judged responsible for it (statistics) */
+	uint16_t confirm_round;/* dht.c's round (mod 2^16) when its owner last listed it to us */
 	uint32_t len;
 	uint64_t version;
 	uint64_t expire_us;

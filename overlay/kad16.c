@@ -24,6 +24,16 @@
  *  - join lookups ("exhaustive"): the classic rule, done when the k closest
  *    live candidates have all answered, so the joining node is known by its
  *    k nearest nodes.
+ *  - spread value lookups (ovl_lookup_opts.spread, used by the DHT for
+ *    gets): the same termination, but one request at a time (a second only
+ *    while the first is stalled, unanswered after one RPC timeout), to a
+ *    random candidate among the `spread` closest unasked ones that share
+ *    as many leading digits with the key as the closest of them. In prefix
+ *    routing every contact of a bucket is an equally good next hop; picking
+ *    the XOR-closest (as Kademlia does) sends every originator's first
+ *    request for a key to the same handful of nodes next to it, whatever
+ *    is cached elsewhere, while a random pick spreads the load of a popular
+ *    key over every node of the key's subtree that holds a cached copy.
  * Each request is retransmitted by this file (not by the RPC layer) so that
  * the result's RPC, retransmission and timeout counts are exact: attempt i
  * is its own RPC call sent at offset T(1 + b + ... + b^(i-1)), and every
@@ -45,6 +55,23 @@
  * round-trip times of candidates so each bucket keeps the lowest-RTT live
  * contacts it has seen.
  *
+ * The near set: besides the buckets, every node keeps the near_cap
+ * (max(2k, 2r), at most KAD_NEAR_MAX) live contacts XOR-closest to itself,
+ * whatever the capacity of the buckets they fall in (Kademlia's "split the
+ * bucket containing self", kept as a list). A k-bucket holds only k nodes
+ * of a sibling subtree, so without it a node may miss some of the r nodes
+ * closest to a key it owns when the key's own subtree holds fewer than r
+ * nodes and the sibling more than k. The r closest to a key lie within the
+ * smallest subtree around the owner that holds r nodes, plus its sibling, so
+ * with the near set ovl_replica_set and ovl_responsible are exact as long as
+ * that sibling holds fewer than near_cap nodes (by a wide margin at the
+ * default sizes). The near set is kept fresh on its own, faster timer: a
+ * contact not heard from in near_us (refresh_us / 6) is pinged, one whose
+ * request times out is dropped at once (then the next-closest known contact
+ * moves up and a near refresh runs), and every refresh_us a "near refresh"
+ * lookup of our own id, exhaustive over near_cap nodes, learns newcomers
+ * and makes them learn us.
+ *
  * Calls only overlay/rpc.h, overlay/transport.h, overlay/id.h and common/.
  */
 #include <stdlib.h>
@@ -62,6 +89,7 @@
 #define KAD_MAX_FAILS 2       /* timeouts before a contact is dropped without replacement */
 #define KAD_MAX_REFS 64       /* node references accepted in one answer */
 #define KAD_MAX_PROBE 4096    /* probe bytes accepted in FIND_VALUE */
+#define KAD_NEAR_MAX 64       /* near-set capacity bound (<= KAD_MAX_REFS) */
 
 /* Message types (overlay RPC_OVL_KAD16, service RPC_SVC_OVERLAY). */
 enum kad_type {
@@ -113,6 +141,7 @@ struct kad_req {
 	uint64_t first_us, deadline_us;
 	struct tr_timer *rexmit;
 	struct kad_attempt att[KAD_MAX_ATTEMPTS];
+	bool stalled;       /* spread lookups: first transmission unanswered */
 	struct kad_req *next, *prev;
 };
 
@@ -123,6 +152,7 @@ enum {
 	LK_JOIN = 8,         /* refresh far buckets when done */
 	LK_WANT_VALUE = 16,
 	LK_RANGE = 32,       /* refresh: every candidate in the bucket's range must answer */
+	LK_NEAR = 64,        /* with LK_EXHAUSTIVE: the window is near_cap, not k */
 };
 
 struct kad_lookup {
@@ -133,6 +163,8 @@ struct kad_lookup {
 	uint8_t *probe;
 	size_t probe_len;
 	unsigned nrep;
+	unsigned spread;       /* value requests one at a time, spread (ovl_lookup_opts) */
+	unsigned stalled;      /* requests in flight marked stalled */
 	struct kad_cand c[KAD_SHORT_MAX]; /* sorted by XOR distance to key */
 	size_t nc;
 	struct kad_req *reqs;
@@ -176,6 +208,12 @@ struct kad {
 	struct tr_addr boot;
 	uint8_t near[OVL_MAX_REPLICAS][DDNS_ID_LEN]; /* the r closest live contacts */
 	unsigned nnear;
+	/* The near set: live contacts closest to self, sorted by XOR distance
+	 * to self, closest first; no duplicates, never self. */
+	struct kad_contact nearc[KAD_NEAR_MAX];
+	unsigned nnearc, near_cap;
+	uint64_t near_us, near_refresh_us; /* ping age; last near refresh */
+	struct tr_timer *near_tick, *near_kick;
 };
 
 /* ------------------------------------------------------------------ */
@@ -241,14 +279,15 @@ static struct kad_contact *kad_contact_find(struct kad *k, const uint8_t id[DDNS
 }
 
 /* Insert n into sorted array a (size *len, capacity cap) by distance to
- * target; drops the farthest when full. */
+ * target; drops the farthest when full; ignores a node already there (the
+ * same contact may sit in a bucket and in the near set). */
 static void kad_sorted_add(struct ovl_node *a, size_t *len, size_t cap,
 			   const uint8_t target[DDNS_ID_LEN], const struct ovl_node *n)
 {
 	size_t pos = *len;
 	while (pos > 0 && ovl_id_xor_closer(target, n->id, a[pos - 1].id))
 		pos--;
-	if (pos >= cap)
+	if (pos >= cap || (pos > 0 && ovl_id_eq(a[pos - 1].id, n->id)))
 		return;
 	size_t end = *len < cap ? *len : cap - 1;
 	memmove(a + pos + 1, a + pos, (end - pos) * sizeof(*a));
@@ -293,6 +332,7 @@ static size_t kad_closest(struct kad *k, const uint8_t target[DDNS_ID_LEN],
 			kad_closest_scan(b->c, b->n, 0, target, skip, out, &n, max);
 			kad_closest_scan(kad_cache(k, b), b->nrep, fresh, target, skip, out, &n, max);
 		}
+	kad_closest_scan(k->nearc, k->nnearc, 0, target, skip, out, &n, max);
 	return n;
 }
 
@@ -300,14 +340,18 @@ static size_t kad_closest(struct kad *k, const uint8_t target[DDNS_ID_LEN],
 /* Neighbour-change detection */
 
 /* Recompute the r closest live contacts to self; notify the layer above
- * when the set changed. Deeper rows hold strictly closer contacts, so the
- * scan stops at the first row that completes the set. */
+ * when the set changed. The near set holds the closest contacts known; the
+ * buckets are scanned too (deeper rows hold strictly closer contacts, so
+ * the scan stops at the first row that completes the set). */
 static void kad_near_update(struct kad *k)
 {
 	struct ovl *o = k->o;
 	unsigned r = o->p.replicas;
 	struct ovl_node best[OVL_MAX_REPLICAS];
 	size_t n = 0;
+	for (unsigned i = 0; i < k->nnearc && n < r; i++)
+		if (!k->nearc[i].fails)
+			kad_sorted_add(best, &n, r, o->self.id, &k->nearc[i].n);
 	for (int row = KAD_ROWS - 1; row >= 0 && n < r; row--)
 		for (unsigned c = 0; c < KAD_COLS; c++) {
 			struct kad_bucket *b = k->b[row][c];
@@ -326,6 +370,67 @@ static void kad_near_update(struct kad *k)
 		memcpy(k->near[i], best[i].id, DDNS_ID_LEN);
 	k->nnear = (unsigned)n;
 	ovl_notify_change(o);
+}
+
+/* ------------------------------------------------------------------ */
+/* The near set */
+
+static int kad_near_find(struct kad *k, const uint8_t id[DDNS_ID_LEN])
+{
+	return kad_find(k->nearc, k->nnearc, id);
+}
+
+/* Offer a verified contact (heard from now) to the near set: kept when it is
+ * among the near_cap closest to self. Returns true when the set changed. */
+static bool kad_near_offer(struct kad *k, const struct ovl_node *n, uint64_t seen_us,
+			   uint64_t rtt_us)
+{
+	const uint8_t *self = k->o->self.id;
+	int i = kad_near_find(k, n->id);
+	if (i >= 0) {
+		struct kad_contact *c = &k->nearc[i];
+		if (seen_us > c->seen_us)
+			c->seen_us = seen_us;
+		c->fails = 0;
+		if (rtt_us)
+			c->rtt_us = c->rtt_us ? (7 * c->rtt_us + rtt_us) / 8 : rtt_us;
+		return false;
+	}
+	unsigned pos = k->nnearc;
+	while (pos > 0 && ovl_id_xor_closer(self, n->id, k->nearc[pos - 1].n.id))
+		pos--;
+	if (pos >= k->near_cap)
+		return false;
+	unsigned end = k->nnearc < k->near_cap ? k->nnearc : k->near_cap - 1;
+	memmove(k->nearc + pos + 1, k->nearc + pos, (end - pos) * sizeof(k->nearc[0]));
+	k->nearc[pos] = (struct kad_contact){.n = *n, .seen_us = seen_us, .rtt_us = rtt_us};
+	if (k->nnearc < k->near_cap)
+		k->nnearc++;
+	return true;
+}
+
+static void kad_near_kick_cb(void *arg);
+
+/* A near contact failed: drop it, let the next-closest known contacts move
+ * up, and look our neighbourhood up again soon (a contact farther than
+ * near_cap may have been forgotten by the buckets). */
+static void kad_near_drop(struct kad *k, const uint8_t id[DDNS_ID_LEN])
+{
+	int i = kad_near_find(k, id);
+	if (i < 0)
+		return;
+	unsigned n = k->nnearc;
+	kad_remove_at(k->nearc, &n, (unsigned)i);
+	k->nnearc = n;
+	for (unsigned r = 0; r < KAD_ROWS; r++)
+		for (unsigned c = 0; c < KAD_COLS; c++) {
+			struct kad_bucket *b = k->b[r][c];
+			for (unsigned j = 0; b && j < b->n; j++)
+				if (!b->c[j].fails && !ovl_id_eq(b->c[j].n.id, id))
+					(void)kad_near_offer(k, &b->c[j].n, b->c[j].seen_us, b->c[j].rtt_us);
+		}
+	if (!k->near_kick && !k->left)
+		k->near_kick = tr_timer_add(k->tr, 0, 0, kad_near_kick_cb, k);
 }
 
 /* ------------------------------------------------------------------ */
@@ -456,10 +561,12 @@ static void kad_learn(struct kad *k, const struct ovl_node *n, uint64_t rtt_us)
 	unsigned row, col;
 	if (!kad_slot(k, n->id, &row, &col))
 		return;
+	uint64_t now = kad_now(k);
+	if (kad_near_offer(k, n, now, rtt_us))
+		kad_near_update(k);
 	struct kad_bucket *b = kad_bucket_get(k, row, col, true);
 	if (!b)
 		return;
-	uint64_t now = kad_now(k);
 	b->heard_us = now;
 	int i = kad_find(b->c, b->n, n->id);
 	if (i >= 0) {
@@ -530,6 +637,10 @@ static void kad_learn(struct kad *k, const struct ovl_node *n, uint64_t rtt_us)
 static void kad_contact_failed(struct kad *k, const struct ovl_node *n)
 {
 	unsigned row, col;
+	if (kad_near_find(k, n->id) >= 0) {
+		kad_near_drop(k, n->id);
+		kad_near_update(k);
+	}
 	if (!kad_slot(k, n->id, &row, &col) || !k->b[row][col])
 		return;
 	struct kad_bucket *b = k->b[row][col];
@@ -554,6 +665,9 @@ static void kad_contact_failed(struct kad *k, const struct ovl_node *n)
 
 static bool kad_has_live(struct kad *k)
 {
+	for (unsigned i = 0; i < k->nnearc; i++)
+		if (!k->nearc[i].fails)
+			return true;
 	for (unsigned r = 0; r < KAD_ROWS; r++)
 		for (unsigned c = 0; c < KAD_COLS; c++) {
 			struct kad_bucket *b = k->b[r][c];
@@ -582,6 +696,7 @@ static int kad_deepest_row(struct kad *k)
 
 static void kad_lk_step(struct kad_lookup *lk, unsigned round);
 static void kad_refresh_bucket(struct kad *k, unsigned row, unsigned col);
+static void kad_near_refresh(struct kad *k);
 
 static void kad_lk_free(struct kad_lookup *lk)
 {
@@ -677,6 +792,7 @@ static void kad_lk_complete(struct kad_lookup *lk)
 	kad_lk_free(lk);
 	if (!join || k->left)
 		return;
+	kad_near_refresh(k);
 	int deepest = kad_deepest_row(k);
 	for (int r = 0; r <= deepest; r++)
 		for (unsigned c = 0; c < KAD_COLS; c++) {
@@ -713,6 +829,7 @@ static void kad_lk_finish(struct kad_lookup *lk, int status)
 		free(rq);
 	}
 	lk->inflight = 0;
+	lk->stalled = 0;
 	if (lk->starting) {
 		lk->defer = tr_timer_add(k->tr, 0, 0, kad_lk_defer_cb, lk);
 		if (lk->defer)
@@ -753,6 +870,13 @@ static void kad_cand_add(struct kad_lookup *lk, const struct ovl_node *n, uint8_
 
 static void kad_att_cb(void *arg, int status, const struct rpc_msg *reply);
 
+/* How many nodes an exhaustive lookup waits for, and how many references
+ * every lookup asks for and accepts per answer. */
+static unsigned kad_lk_window(const struct kad_lookup *lk)
+{
+	return (lk->flags & LK_NEAR) ? lk->kad->near_cap : lk->kad->k;
+}
+
 static bool kad_att_send(struct kad_lookup *lk, struct kad_req *rq)
 {
 	struct kad *k = lk->kad;
@@ -760,7 +884,7 @@ static bool kad_att_send(struct kad_lookup *lk, struct kad_req *rq)
 	struct ddns_wbuf w;
 	ddns_wbuf_init_fixed(&w, buf, sizeof(buf));
 	ddns_wbuf_put(&w, lk->key, DDNS_ID_LEN);
-	ddns_wbuf_u8(&w, (uint8_t)k->k);
+	ddns_wbuf_u8(&w, (uint8_t)kad_lk_window(lk));
 	uint8_t type = KAD_FIND_NODE;
 	if (lk->flags & LK_WANT_VALUE) {
 		type = KAD_FIND_VALUE;
@@ -818,6 +942,13 @@ static void kad_rexmit_cb(void *arg)
 		uint64_t now = kad_now(k);
 		rq->rexmit = tr_timer_add(k->tr, at > now ? at - now : 0, 0, kad_rexmit_cb, rq);
 	}
+	if (lk->spread && !rq->stalled) {
+		/* A spread lookup does not wait for a slow node: the next
+		 * request goes out now (rq may be freed by the step). */
+		rq->stalled = true;
+		lk->stalled++;
+		kad_lk_step(lk, rq->round + 1);
+	}
 }
 
 /* Send a lookup request to candidate c (its state becomes in flight). */
@@ -851,6 +982,45 @@ static void kad_lk_send(struct kad_lookup *lk, struct kad_cand *c, unsigned roun
 	lk->reqs = rq;
 }
 
+/* A spread lookup's next request (see the file comment): none while a
+ * request in flight is not stalled; otherwise a random pick among the
+ * first `spread` live unasked candidates from `best` (closer than the
+ * closest node that answered) that share more leading digits with the key
+ * than that node does, i.e. that make a routing step, or are among the
+ * nrep closest (the replica set as far as we know it: they hold the value,
+ * or soon a cached copy). */
+static void kad_lk_spread(struct kad_lookup *lk, size_t best, unsigned round)
+{
+	struct kad *k = lk->kad;
+	if (lk->inflight > lk->stalled || lk->inflight >= k->alpha)
+		return;
+	unsigned need = 0;
+	for (size_t i = best; i < lk->nc; i++)
+		if (lk->c[i].st == CS_ANSWERED) {
+			need = ovl_id_common_digits(lk->c[i].n.id, lk->key) + 1;
+			break;
+		}
+	size_t pick[KAD_SHORT_MAX], np = 0, first = lk->nc;
+	unsigned live = 0;
+	for (size_t i = best; i < lk->nc && live < lk->spread; i++) {
+		if (lk->c[i].st == CS_FAILED)
+			continue;
+		if (lk->c[i].st == CS_ANSWERED)
+			break;
+		live++;
+		if (lk->c[i].st != CS_NEW)
+			continue;
+		if (first == lk->nc)
+			first = i;
+		if (live <= lk->nrep || ovl_id_common_digits(lk->c[i].n.id, lk->key) >= need)
+			pick[np++] = i;
+	}
+	if (np > 0)
+		first = pick[np > 1 ? (size_t)tr_random_below(k->tr, np) : 0];
+	if (first < lk->nc)
+		kad_lk_send(lk, &lk->c[first], round);
+}
+
 /* Decide: finish, or send requests of the given round. */
 static void kad_lk_step(struct kad_lookup *lk, unsigned round)
 {
@@ -862,10 +1032,10 @@ static void kad_lk_step(struct kad_lookup *lk, unsigned round)
 		 * ends at (and includes) the first one outside the bucket's
 		 * range, whose answer would reveal any in-range node it knows.
 		 * Done when the whole window has answered. */
-		unsigned live = 0;
+		unsigned live = 0, window = kad_lk_window(lk);
 		bool all_answered = true;
 		size_t end = 0;
-		for (size_t i = 0; i < lk->nc && live < k->k; i++) {
+		for (size_t i = 0; i < lk->nc && live < window; i++) {
 			end = i + 1;
 			if (lk->c[i].st == CS_FAILED)
 				continue;
@@ -891,8 +1061,10 @@ static void kad_lk_step(struct kad_lookup *lk, unsigned round)
 			kad_lk_finish(lk, 0);
 			return;
 		}
+		if (lk->spread)
+			kad_lk_spread(lk, best, round);
 		unsigned live = 0;
-		for (size_t i = best; i < lk->nc && lk->inflight < k->alpha; i++) {
+		for (size_t i = best; !lk->spread && i < lk->nc && lk->inflight < k->alpha; i++) {
 			if (lk->c[i].st == CS_FAILED)
 				continue;
 			if (lk->c[i].st == CS_ANSWERED || ++live > k->alpha)
@@ -943,7 +1115,7 @@ static bool kad_lk_absorb(struct kad_lookup *lk, const struct rpc_msg *m)
 		struct ovl_node nd;
 		if (!ovl_node_read(&r, &nd))
 			return false;
-		if (i >= k->k)
+		if (i >= kad_lk_window(lk))
 			continue; /* more than we asked for: ignore the rest */
 		if (ovl_id_eq(nd.id, k->o->self.id))
 			continue;
@@ -965,6 +1137,7 @@ static void kad_att_cb(void *arg, int status, const struct rpc_msg *reply)
 			return; /* another transmission may still be answered */
 		unsigned round = rq->round;
 		struct ovl_node to = rq->to;
+		lk->stalled -= rq->stalled;
 		kad_req_unlink(lk, rq);
 		free(rq);
 		lk->inflight--;
@@ -981,6 +1154,7 @@ static void kad_att_cb(void *arg, int status, const struct rpc_msg *reply)
 	kad_req_cancel(k, rq);
 	unsigned round = rq->round;
 	struct ovl_node from = rq->to;
+	lk->stalled -= rq->stalled;
 	kad_req_unlink(lk, rq);
 	free(rq);
 	lk->inflight--;
@@ -1028,8 +1202,9 @@ static struct kad_lookup *kad_lk_new(struct kad *k, const uint8_t key[DDNS_ID_LE
 static void kad_lk_start(struct kad_lookup *lk)
 {
 	struct kad *k = lk->kad;
-	struct ovl_node seed[KAD_MAX_K];
-	size_t n = kad_closest(k, lk->key, NULL, seed, k->k);
+	struct ovl_node seed[KAD_SHORT_MAX];
+	size_t want = lk->spread > k->k ? lk->spread : k->k;
+	size_t n = kad_closest(k, lk->key, NULL, seed, want < KAD_SHORT_MAX ? want : KAD_SHORT_MAX);
 	for (size_t i = 0; i < n; i++)
 		kad_cand_add(lk, &seed[i], CS_NEW, false);
 	if (!(lk->flags & LK_EXCLUDE_SELF))
@@ -1070,6 +1245,47 @@ static void kad_refresh_bucket(struct kad *k, unsigned row, unsigned col)
 		return;
 	lk->range_digits = row + 1;
 	kad_lk_start(lk);
+}
+
+/* Look our own neighbourhood up: every one of the near_cap closest live
+ * nodes answers (and so learns us), and we learn each of them. */
+static void kad_near_refresh(struct kad *k)
+{
+	if (k->left)
+		return;
+	k->near_refresh_us = kad_now(k);
+	kad_maint_lookup(k, k->o->self.id, LK_EXCLUDE_SELF | LK_EXHAUSTIVE | LK_NEAR);
+}
+
+static void kad_near_kick_cb(void *arg)
+{
+	struct kad *k = arg;
+	k->near_kick = NULL;
+	kad_near_refresh(k);
+}
+
+static uint64_t kad_jitter(struct kad *k, uint64_t period);
+
+/* Near-set liveness: ping every near contact not heard from in near_us
+ * (a failed ping drops it, see kad_contact_failed); a near refresh every
+ * refresh period. */
+static void kad_near_tick_cb(void *arg)
+{
+	struct kad *k = arg;
+	k->near_tick = NULL;
+	if (k->left)
+		return;
+	uint64_t now = kad_now(k);
+	struct ovl_node todo[KAD_NEAR_MAX];
+	size_t nt = 0;
+	for (unsigned i = 0; i < k->nnearc; i++)
+		if (now - k->nearc[i].seen_us >= k->near_us)
+			todo[nt++] = k->nearc[i].n;
+	for (size_t i = 0; i < nt; i++)
+		kad_ping(k, &todo[i]);
+	if (now - k->near_refresh_us >= k->refresh_us)
+		kad_near_refresh(k);
+	k->near_tick = tr_timer_add(k->tr, kad_jitter(k, k->near_us), 0, kad_near_tick_cb, k);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1236,6 +1452,11 @@ static int kad_create(struct ovl *o)
 		k->alpha = KAD_MAX_ALPHA;
 	k->refresh_us = o->p.refresh_us ? o->p.refresh_us : 60000000;
 	k->ping_age_us = k->refresh_us / 2;
+	k->near_us = k->refresh_us / 6 ? k->refresh_us / 6 : 1;
+	unsigned r2 = 2 * (o->p.replicas ? o->p.replicas : 6);
+	k->near_cap = 2 * k->k > r2 ? 2 * k->k : r2;
+	if (k->near_cap > KAD_NEAR_MAX)
+		k->near_cap = KAD_NEAR_MAX;
 	struct rpc_params rp;
 	rpc_params_default(&rp);
 	k->att_timeout_us = o->p.rpc_timeout_us ? o->p.rpc_timeout_us : rp.timeout_us;
@@ -1263,6 +1484,9 @@ static void kad_stop(struct kad *k)
 {
 	tr_timer_cancel(k->tr, k->tick);
 	k->tick = NULL;
+	tr_timer_cancel(k->tr, k->near_tick);
+	tr_timer_cancel(k->tr, k->near_kick);
+	k->near_tick = k->near_kick = NULL;
 	while (k->pings) {
 		struct kad_ping *p = k->pings;
 		k->pings = p->next;
@@ -1316,7 +1540,11 @@ static int kad_join(struct ovl *o, const struct tr_addr *bootstrap)
 	}
 	if (!k->tick)
 		k->tick = tr_timer_add(k->tr, kad_jitter(k, k->refresh_us), 0, kad_tick, k);
-	return k->tick ? 0 : -ENOMEM;
+	if (!k->near_tick) {
+		k->near_refresh_us = kad_now(k);
+		k->near_tick = tr_timer_add(k->tr, kad_jitter(k, k->near_us), 0, kad_near_tick_cb, k);
+	}
+	return k->tick && k->near_tick ? 0 : -ENOMEM;
 }
 
 static void kad_leave(struct ovl *o)
@@ -1338,6 +1566,8 @@ static int kad_lookup(struct ovl *o, const uint8_t key[DDNS_ID_LEN],
 	lk->arg = arg;
 	if (opts->nreplicas)
 		lk->nrep = opts->nreplicas > OVL_MAX_REPLICAS ? OVL_MAX_REPLICAS : opts->nreplicas;
+	if (opts->want_value && opts->spread)
+		lk->spread = opts->spread < KAD_SHORT_MAX / 2 ? opts->spread : KAD_SHORT_MAX / 2;
 	if (opts->want_value) {
 		if (opts->probe_len > KAD_MAX_PROBE) {
 			kad_lk_free(lk);
@@ -1378,6 +1608,9 @@ static bool kad_responsible(struct ovl *o, const uint8_t key[DDNS_ID_LEN])
 	struct kad *k = o->impl;
 	/* A contact closer to key than self shares at least as many leading
 	 * digits with self as key does, so only those rows need a look. */
+	for (unsigned i = 0; i < k->nnearc; i++)
+		if (!k->nearc[i].fails && ovl_id_xor_closer(key, k->nearc[i].n.id, o->self.id))
+			return false;
 	unsigned d = ovl_id_common_digits(o->self.id, key);
 	for (unsigned r = d; r < KAD_ROWS; r++)
 		for (unsigned c = 0; c < KAD_COLS; c++) {
@@ -1393,12 +1626,9 @@ static size_t kad_replica_set(struct ovl *o, const uint8_t key[DDNS_ID_LEN], str
 			      size_t max)
 {
 	struct kad *k = o->impl;
-	/* XXX: a k-bucket keeps only k nodes of a sibling subtree, so when the
-	 * key's own subtree holds fewer than r nodes and a sibling holds more
-	 * than k, the last replicas may be missing here (about 1% of keys at
-	 * N = 100..1000 in tests/sim). The Kademlia paper's fix is to keep
-	 * every contact of the smallest subtree around self holding >= k
-	 * nodes even in buckets that do not contain self. */
+	/* Exact while the near set covers the key's neighbourhood (see the
+	 * file comment): every contact closer to key than the r-th is in the
+	 * near set or a bucket. */
 	if (max == 0)
 		return 0;
 	out[0] = o->self;
@@ -1415,6 +1645,13 @@ static size_t kad_routing_nodes(struct ovl *o, struct ovl_node *out, size_t max)
 			for (unsigned i = 0; b && i < b->n && n < max; i++)
 				out[n++] = b->c[i].n;
 		}
+	for (unsigned i = 0; i < k->nnearc && n < max; i++) {
+		bool dup = false;
+		for (size_t j = 0; j < n && !dup; j++)
+			dup = ovl_id_eq(out[j].id, k->nearc[i].n.id);
+		if (!dup)
+			out[n++] = k->nearc[i].n;
+	}
 	return n;
 }
 

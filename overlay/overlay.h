@@ -97,6 +97,15 @@ struct ovl_lookup_opts {
 	size_t probe_len;
 	bool want_value;        /* stop at the first node whose hook returns a value */
 	unsigned nreplicas;     /* replica set size wanted (0: params.replicas) */
+	/* With want_value, spread > 0 asks a backend with parallel lookups
+	 * (kad16) to send one value request at a time (another only when it
+	 * stalls: unanswered after one RPC timeout), each to a random one of
+	 * the `spread` closest unasked candidates that make a routing step
+	 * (or are among the nreplicas closest), so the requests for a popular
+	 * key spread over the nodes that cache it rather than all going to
+	 * the few nodes next to it. 0: the backend's usual order. Backends
+	 * whose lookups are sequential (chord) ignore it. */
+	unsigned spread;
 };
 
 struct ovl_lookup_result {

@@ -155,6 +155,27 @@ START_TEST(zone_quota)
 	}
 	ck_assert_uint_gt(refused, 0);
 	ck_assert_uint_gt(ok, 0);
+	/* Quotas are per node and replicas enforce them too: no node stores
+	 * more than 4 of the zone's blocks, primary or replica; some accepted
+	 * puts therefore have fewer than 6 copies. */
+	static uint8_t greedy[80][DHT_KEY_LEN];
+	static unsigned copies[80];
+	for (uint32_t name = 0; name < 80; name++)
+		toy_key("greedy.", name, greedy[name]);
+	qsort(greedy, 80, DHT_KEY_LEN, key_cmp);
+	unsigned total = 0;
+	for (size_t i = 0; i < x->cap; i++) {
+		struct copy_count cc = {.keys = (const uint8_t(*)[DHT_KEY_LEN])greedy, .n = 80, .copies = copies};
+		memset(copies, 0, sizeof(copies));
+		dht_stored_each(x->d[i], copy_count_cb, &cc);
+		unsigned here = 0;
+		for (size_t k = 0; k < 80; k++)
+			here += copies[k];
+		ck_assert_msg(here <= 4, "node %zu stores %u blocks of the zone", i, here);
+		total += here;
+	}
+	ck_assert_uint_le(total, 16 * 4);
+	ck_assert_uint_ge(total, ok);
 	/* Byte quota: one block larger than 4 KiB of a fresh zone. */
 	toy_key("big.", 1, key);
 	uint8_t *bigblk = malloc(8192);

@@ -131,7 +131,7 @@ struct dnet {
 	struct toy_stats ts;
 };
 
-static struct dnet *dnet_new(const struct ovl_ops *ops, size_t nodes, uint64_t seed,
+static inline struct dnet *dnet_new(const struct ovl_ops *ops, size_t nodes, uint64_t seed,
 			     const struct dht_params *dp)
 {
 	struct dnet *x = calloc(1, sizeof(*x));
@@ -210,6 +210,41 @@ static inline unsigned dnet_copies(struct dnet *x, const uint8_t key[DHT_KEY_LEN
 	return n;
 }
 
+/* Copies of many keys at once: walks every live node's store once instead
+ * of asking every node about every key. keys[] must be sorted (memcmp
+ * order, no duplicates); copies[i] and minver[i] (may be NULL) are set for
+ * keys[i]. */
+struct copy_count {
+	const uint8_t (*keys)[DHT_KEY_LEN];
+	size_t n;
+	unsigned *copies;
+	uint64_t *minver;
+};
+
+static inline int key_cmp(const void *a, const void *b) { return memcmp(a, b, DHT_KEY_LEN); }
+
+static inline void copy_count_cb(void *arg, const uint8_t key[DHT_KEY_LEN], uint64_t version)
+{
+	struct copy_count *cc = arg;
+	const uint8_t(*k)[DHT_KEY_LEN] = bsearch(key, cc->keys, cc->n, DHT_KEY_LEN, key_cmp);
+	if (!k)
+		return;
+	size_t i = (size_t)(k - cc->keys);
+	if (cc->minver && (cc->copies[i] == 0 || version < cc->minver[i]))
+		cc->minver[i] = version;
+	cc->copies[i]++;
+}
+
+static inline void dnet_copies_all(struct dnet *x, const uint8_t (*sorted)[DHT_KEY_LEN], size_t n,
+				   unsigned *copies, uint64_t *minver)
+{
+	struct copy_count cc = {.keys = sorted, .n = n, .copies = copies, .minver = minver};
+	memset(copies, 0, n * sizeof(*copies));
+	for (size_t i = 0; i < x->cap; i++)
+		if (x->d[i])
+			dht_stored_each(x->d[i], copy_count_cb, &cc);
+}
+
 /* ---- batches of operations run to completion ---- */
 
 struct op_batch {
@@ -243,7 +278,7 @@ static inline void put_rec_cb(void *arg, const struct dht_put_result *res)
 }
 
 /* One put from node `from`, run to completion. */
-static struct dht_put_result dnet_put1(struct dnet *x, size_t from, const uint8_t *key,
+static inline struct dht_put_result dnet_put1(struct dnet *x, size_t from, const uint8_t *key,
 				       const uint8_t *blk, size_t len, char *reason, size_t rl)
 {
 	struct op_batch b = {0};
@@ -279,7 +314,7 @@ static inline void get_rec_cb(void *arg, const struct dht_get_result *res)
 	g->b->outstanding--;
 }
 
-static struct get_rec dnet_get1(struct dnet *x, size_t from, const uint8_t *key)
+static inline struct get_rec dnet_get1(struct dnet *x, size_t from, const uint8_t *key)
 {
 	struct op_batch b = {0};
 	struct get_rec g = {.b = &b};

@@ -260,7 +260,8 @@ static pid_t spawn(char *const argv[], const char *out_path, const char *err_pat
 		posix_spawn_file_actions_addopen(&fa, 2, err_path, O_WRONLY | O_CREAT | O_APPEND,
 						 0644);
 	pid_t pid;
-	int e = posix_spawn(&pid, argv[0], &fa, NULL, argv, environ);
+	int e = strchr(argv[0], '/') ? posix_spawn(&pid, argv[0], &fa, NULL, argv, environ)
+				      : posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	return e ? -e : pid;
 }
@@ -414,6 +415,7 @@ struct zone {
 	char *name;  /* "org." or "." */
 	char *file;
 	char *key;   /* base path of the key pair */
+	char *ds;    /* its signed DS RRset: the chain its blocks carry */
 };
 
 struct setup {
@@ -432,6 +434,10 @@ struct setup {
 	uint16_t port;
 	struct tr_addr gw;
 	char gw_s[64];
+	bool netns;        /* nodes in namespaces on a bridge (--netns) */
+	char nsbase[24];   /* "ddtb<pid>": bridge name and namespace prefix */
+	size_t ns_made;    /* namespaces created so far */
+	bool bridge_made;
 };
 
 /* Origin of a master file: $ORIGIN, else the owner of its SOA. */
@@ -468,7 +474,7 @@ static int add_zone(struct setup *s, const char *name, const char *file)
 	if (!z)
 		return -ENOMEM;
 	s->zones = z;
-	z[s->nzones] = (struct zone){strdup(name), strdup(file), NULL};
+	z[s->nzones] = (struct zone){strdup(name), strdup(file), NULL, NULL};
 	s->nzones++;
 	return 0;
 }
@@ -697,13 +703,18 @@ static int keys_and_zones(struct setup *s)
 			break;
 		}
 		sprintf(child, "%s.key", z->key);
+		char dsname[64];
+		snprintf(dsname, sizeof(dsname), "zones/ds-%u.zone", (unsigned)i);
+		z->ds = path_join(s->dir, dsname);
 		const char *da[] = {"delegate", "--parent-key", root_private, "--child-key", child,
-				    "-o", one_ds, NULL};
+				    "-o", z->ds ? z->ds : one_ds, NULL};
 		e = run_self(s->self, s->log, NULL, da);
 		free(child);
 		if (e)
 			break;
-		FILE *f = fopen(one_ds, "r");
+		/* ds.zone collects every DS set (published once); each zone's blocks
+		 * carry only their own (a chain of every zone would not fit a block). */
+		FILE *f = fopen(z->ds ? z->ds : one_ds, "r");
 		char buf[8192];
 		size_t n;
 		while (f && (n = fread(buf, 1, sizeof(buf), f)) > 0)
@@ -782,7 +793,7 @@ static int publish(struct setup *s, const struct tb_node *via)
 			pj->zone = (size_t)(z - s->zones);
 			snprintf(pj->kp, sizeof(pj->kp), "%s.private", z->key);
 			char *a[] = {s->self,  "publish", "--quiet", "--node", (char *)via->addr_s,
-				     "--key",  pj->kp,    "--chain", ds_zone,  "--origin",
+				     "--key",  pj->kp,    "--chain", z->ds,    "--origin",
 				     z->name, z->file,    NULL};
 			memcpy(pj->argv, a, sizeof(a));
 			pid_t pid = spawn(pj->argv, s->log, s->log);
@@ -848,6 +859,7 @@ out:
 /* A UDP port free on every node address and on 127.0.0.1. */
 static int pick_port(size_t n, uint16_t *port)
 {
+	/* n == 0 (--netns): the namespaces are empty; 127.0.0.1 is checked only. */
 	for (int attempt = 0; attempt < 200; attempt++) {
 		uint16_t p = (uint16_t)(20000 + ((unsigned)rand() % 40000));
 		bool ok = true;
@@ -922,6 +934,84 @@ static void plan_nodes(struct tb *t, const struct opts *o)
 	}
 }
 
+static struct tr_addr node_addr(const struct setup *s, size_t k, uint16_t port)
+{
+	return s->netns ? tb_latency_netns_addr_of((uint32_t)k, port)
+			: tb_latency_addr_of((uint32_t)k, port);
+}
+
+/* --- --netns: one namespace per node on a bridge --- */
+
+/* Run `ip` with the words of cmd (printf-style). 0 on success. */
+static int ip_cmd(struct setup *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int ip_cmd(struct setup *s, const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	char *argv[32];
+	size_t n = 0;
+	argv[n++] = "ip";
+	for (char *save = NULL, *w = strtok_r(line, " ", &save); w && n < 31;
+	     w = strtok_r(NULL, " ", &save))
+		argv[n++] = w;
+	argv[n] = NULL;
+	pid_t pid = spawn(argv, s->log, s->log);
+	if (pid < 0)
+		return (int)pid;
+	int st;
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return -errno;
+	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -EIO;
+}
+
+static void netns_down(struct setup *s)
+{
+	for (size_t k = 0; k < s->ns_made; k++)
+		(void)ip_cmd(s, "netns del %s-%zu", s->nsbase, k);
+	if (s->bridge_made)
+		(void)ip_cmd(s, "link del %s", s->nsbase);
+	s->ns_made = 0;
+	s->bridge_made = false;
+}
+
+/* A bridge with 10.250.0.1/16 on the host side; node k in namespace
+ * <base>-k with eth0 = 10.250.0.(k+2)/16, a veth into the bridge. */
+static int netns_up(struct setup *s, size_t n)
+{
+	snprintf(s->nsbase, sizeof(s->nsbase), "ddtb%ld", (long)getpid() % 10000000);
+	if (ip_cmd(s, "link add %s type bridge", s->nsbase) != 0)
+		return -EIO;
+	s->bridge_made = true;
+	if (ip_cmd(s, "addr add 10.250.0.1/16 dev %s", s->nsbase) != 0 ||
+	    ip_cmd(s, "link set %s up", s->nsbase) != 0)
+		return -EIO;
+	for (size_t k = 0; k < n && !stop_flag; k++) {
+		char ns[48], veth[32];
+		snprintf(ns, sizeof(ns), "%s-%u", s->nsbase, (unsigned)k);
+		/* interface names: 15 characters at most */
+		snprintf(veth, sizeof(veth), "v%u-%u", (unsigned)(getpid() % 10000000),
+			 (unsigned)k);
+		if (ip_cmd(s, "netns add %s", ns) != 0)
+			return -EIO;
+		s->ns_made = k + 1;
+		struct tr_addr a = node_addr(s, k, 0);
+		if (ip_cmd(s, "link add %s type veth peer name eth0 netns %s", veth, ns) != 0 ||
+		    ip_cmd(s, "link set %s master %s up", veth, s->nsbase) != 0 ||
+		    ip_cmd(s, "-n %s addr add %u.%u.%u.%u/16 dev eth0", ns, a.ip[0], a.ip[1],
+			   a.ip[2], a.ip[3]) != 0 ||
+		    ip_cmd(s, "-n %s link set eth0 up", ns) != 0 ||
+		    ip_cmd(s, "-n %s link set lo up", ns) != 0)
+			return -EIO;
+		struct tb t = {.tty = isatty(2), .stop = &stop_flag};
+		tb_progress(&t, false, "netns: %zu/%zu namespaces", k + 1, n);
+	}
+	return stop_flag ? -EINTR : 0;
+}
+
 static int start_node(struct tb *t, struct setup *s, size_t k)
 {
 	const struct opts *o = s->o;
@@ -935,8 +1025,17 @@ static int start_node(struct tb *t, struct setup *s, size_t k)
 	snprintf(ef, sizeof(ef), "%s/node%zu/stderr", s->dir, k);
 	snprintf(d, sizeof(d), "%s/node%zu/data", s->dir, k);
 	snprintf(anchor, sizeof(anchor), "%s.key", s->root_key);
-	char *argv[40];
+	char *argv[48];
+	char ns[48];
 	size_t n = 0;
+	if (s->netns) {
+		/* ip netns exec execs the daemon: the PID stays the daemon's. */
+		snprintf(ns, sizeof(ns), "%s-%u", s->nsbase, (unsigned)k);
+		argv[n++] = "ip";
+		argv[n++] = "netns";
+		argv[n++] = "exec";
+		argv[n++] = ns;
+	}
 	argv[n++] = s->ddnsd;
 	argv[n++] = "--listen";
 	argv[n++] = nd->addr_s;
@@ -1269,10 +1368,23 @@ static int rtt_check(struct tb *t, const struct opts *o, struct rtt_row *rows, s
 	}
 	struct tr_addr pa = tb_latency_addr_of((uint32_t)t->n, 0);
 	int e = 0;
-	struct tr *ptr = udp_tr_new(t->base, &pa, &e);
-	struct rpc *prpc = ptr ? rpc_new(ptr, NULL) : NULL;
+	struct tr *ptr = NULL;
+	struct rpc *prpc = NULL;
+	if (t->netns_s) {
+		/* The probe's place on the bridge: one more host-side address. */
+		pa = tb_latency_netns_addr_of((uint32_t)t->n, 0);
+		if (ip_cmd(t->netns_s, "addr add %u.%u.%u.%u/16 dev %s", pa.ip[0], pa.ip[1], pa.ip[2],
+			   pa.ip[3], t->netns_s->nsbase) != 0) {
+			say("cannot add the probe address to the bridge");
+			e = -EIO;
+			goto out;
+		}
+	}
+	ptr = udp_tr_new(t->base, &pa, &e);
+	prpc = ptr ? rpc_new(ptr, NULL) : NULL;
 	if (!prpc) {
-		say("probe endpoint on 127.0.0.%u: %s", (unsigned)t->n + 2, strerror(-e));
+		char pb[TR_ADDRSTRLEN];
+		say("probe endpoint on %s: %s", tr_addr_str(&pa, pb), strerror(-e));
 		e = e ? e : -ENOMEM;
 		goto out;
 	}
@@ -1941,9 +2053,11 @@ int ddns_cmd_testbed(int argc, char **argv)
 			say("--netns: this machine does not allow network namespaces (%s); the "
 			    "nodes run on loopback addresses in one namespace instead",
 			    why);
+		else if (!on_path("ip"))
+			say("--netns: the 'ip' tool (iproute2) is missing; the nodes run on "
+			    "loopback addresses in one namespace instead");
 		else
-			say("--netns: namespaces are possible here, but this version runs every "
-			    "node on loopback in one namespace (docs/TESTBED.md)");
+			s.netns = true;
 	}
 
 	/* Paths and the work directory. */
@@ -1994,10 +2108,11 @@ int ddns_cmd_testbed(int argc, char **argv)
 			goto out;
 		}
 	} else {
-		uint16_t gp;
+		uint16_t gp = 0;
 		if (pick_gw_port(&gp) != 0)
 			goto out;
-		s.gw = tr_addr_v4(0x7f000001u, gp);
+		/* With --netns the gateway lives in node 0's namespace. */
+		s.gw = s.netns ? node_addr(&s, 0, gp) : tr_addr_v4(0x7f000001u, gp);
 	}
 	char ab[TR_ADDRSTRLEN];
 	snprintf(s.gw_s, sizeof(s.gw_s), "%s", tr_addr_str(&s.gw, ab));
@@ -2008,20 +2123,30 @@ int ddns_cmd_testbed(int argc, char **argv)
 	/* Nodes. */
 	t.nodes = calloc(t.n, sizeof(*t.nodes));
 	t.base = event_base_new();
-	struct tr_addr local = tr_addr_v4(0x7f000001u, 0);
+	if (s.netns) {
+		t.netns_s = &s;
+		if ((e = netns_up(&s, t.n)) != 0) {
+			say("--netns: cannot build the namespaces and the bridge (%s); see %s",
+			    ddns_strerror(e), s.log);
+			goto out;
+		}
+		say("--netns: %zu namespaces %s-0.. on bridge %s (10.250.0.1/16)", t.n, s.nsbase,
+		    s.nsbase);
+	}
+	struct tr_addr local = s.netns ? tr_addr_v4(0x0afa0001u, 0) : tr_addr_v4(0x7f000001u, 0);
 	t.tr = t.base ? udp_tr_new(t.base, &local, &e) : NULL;
 	t.rpc = t.tr ? rpc_new(t.tr, NULL) : NULL;
 	if (!t.nodes || !t.rpc) {
 		say("cannot set up the client endpoint");
 		goto out;
 	}
-	if ((e = pick_port(t.n, &s.port)) != 0) {
+	if ((e = pick_port(s.netns ? 0 : t.n, &s.port)) != 0) {
 		say("no UDP port free on every node address: %s", strerror(-e));
 		goto out;
 	}
 	plan_nodes(&t, &o);
 	for (size_t k = 0; k < t.n; k++) {
-		t.nodes[k].addr = tb_latency_addr_of((uint32_t)k, s.port);
+		t.nodes[k].addr = node_addr(&s, k, s.port);
 		tr_addr_str(&t.nodes[k].addr, t.nodes[k].addr_s);
 	}
 	{
@@ -2155,6 +2280,7 @@ out:
 		stop_nodes(&t);
 		say("stopped %zu node process%s", t.n, t.n == 1 ? "" : "es");
 	}
+	netns_down(&s);
 	rpc_free(t.rpc);
 	tb_load_free(&t.load);
 	if (t.tr)
@@ -2169,6 +2295,7 @@ out:
 		free(s.zones[i].name);
 		free(s.zones[i].file);
 		free(s.zones[i].key);
+		free(s.zones[i].ds);
 	}
 	free(s.zones);
 	wl_names_free(&s.names);

@@ -31,6 +31,7 @@ struct event_base;
 struct event;
 struct tb_dns_slot;
 struct node_job;
+struct setup;
 
 struct tb_node {
 	uint32_t idx;
@@ -86,6 +87,7 @@ struct tb {
 	volatile sig_atomic_t *stop;
 	bool tty;
 	struct tb_load load;
+	struct setup *netns_s; /* --netns: the set-up that made the namespaces */
 };
 
 /* Monotonic microseconds. */

@@ -21,9 +21,15 @@ struct tb_latency {
 
 long tb_latency_index_of(const struct tr_addr *a)
 {
-	if (a->family != TR_AF_INET || a->ip[0] != 127)
+	if (a->family != TR_AF_INET)
 		return -1;
-	long v = ((long)a->ip[1] << 16) | ((long)a->ip[2] << 8) | a->ip[3];
+	long v;
+	if (a->ip[0] == 127)
+		v = ((long)a->ip[1] << 16) | ((long)a->ip[2] << 8) | a->ip[3];
+	else if (a->ip[0] == 10 && a->ip[1] == 250) /* --netns: 10.250.0.0/16 */
+		v = ((long)a->ip[2] << 8) | a->ip[3];
+	else
+		return -1;
 	return v >= 2 ? v - 2 : -1;
 }
 
@@ -78,4 +84,10 @@ uint64_t tb_latency_delay(void *arg, const struct tr_addr *to)
 	if (k < 0 || (uint32_t)k == l->self)
 		return 0;
 	return tb_latency_one_way(l, l->self, (uint32_t)k);
+}
+
+struct tr_addr tb_latency_netns_addr_of(uint32_t k, uint16_t port)
+{
+	uint32_t v = k + 2;
+	return tr_addr_v4((10u << 24) | (250u << 16) | (v & 0xffffu), port);
 }

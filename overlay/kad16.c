@@ -28,12 +28,16 @@
  *    gets): the same termination, but one request at a time (a second only
  *    while the first is stalled, unanswered after one RPC timeout), to a
  *    random candidate among the `spread` closest unasked ones that share
- *    as many leading digits with the key as the closest of them. In prefix
- *    routing every contact of a bucket is an equally good next hop; picking
- *    the XOR-closest (as Kademlia does) sends every originator's first
- *    request for a key to the same handful of nodes next to it, whatever
- *    is cached elsewhere, while a random pick spreads the load of a popular
- *    key over every node of the key's subtree that holds a cached copy.
+ *    more leading digits with the key than the closest node that answered
+ *    (the local node included) - one routing step - or that are among the
+ *    r closest candidates (which hold the value). In prefix routing every
+ *    contact of a bucket is an equally good next hop; picking the
+ *    XOR-closest (as Kademlia does) sends every originator's first request
+ *    for a key to the same handful of nodes next to it, whatever is cached
+ *    elsewhere, while a random pick spreads the load of a popular key over
+ *    every node of the key's subtree that holds a cached copy. The price:
+ *    a cold key's get takes about half a hop more (the replicas are
+ *    reached one step later) for half the RPCs.
  * Each request is retransmitted by this file (not by the RPC layer) so that
  * the result's RPC, retransmission and timeout counts are exact: attempt i
  * is its own RPC call sent at offset T(1 + b + ... + b^(i-1)), and every

@@ -160,6 +160,9 @@ struct chord {
 	unsigned next_finger;
 	bool has_boot;
 	struct tr_addr boot;
+	/* in the ring: started alone, or a join lookup answered by ring
+	 * members gave us our successors (see in_ring) */
+	bool joined;
 	bool joining, stab_busy, ping_busy, fix_busy;
 	struct tr_timer *stab_timer, *fix_timer;
 	uint64_t lookup_t0;   /* first-try timeout lookups use (for retransmit counts) */
@@ -191,6 +194,20 @@ static void dist_from_self(const struct chord *c, const uint8_t id[DDNS_ID_LEN],
 			   uint8_t out[DDNS_ID_LEN])
 {
 	ovl_id_sub(id, c->o->self.id, out);
+}
+
+/* May this node answer for its range, (predecessor, self] and
+ * (self, successor]? Only once its join went through (or it started the
+ * network) and it knows a successor. Before that, whatever it has learnt
+ * is a set of live nodes, not its ring neighbours: a joiner that learnt
+ * only its bootstrap node would claim every key between itself and that
+ * node, and joiners answering each other's join lookups that way (the
+ * virtual nodes of one machine join at once, through one bootstrap node
+ * that hands them out as fingers) build a second ring that stabilisation
+ * never merges with the first. */
+static bool in_ring(const struct chord *c)
+{
+	return c->joined && (c->nsucc > 0 || !c->has_boot);
 }
 
 /* The node that follows self: successor[0], or self when alone. */
@@ -624,7 +641,7 @@ static bool local_resolve(struct chord *c, struct chord_lookup *l)
 {
 	struct ovl_node list[CHORD_MAX_SUCC + 1];
 	size_t n;
-	if (c->nsucc == 0 && c->has_boot)
+	if (!in_ring(c))
 		return false; /* still joining: we know nothing */
 	if (ovl_id_in_oc(l->key, c->o->self.id, succ0(c)->id)) {
 		n = done_list(c, list, CHORD_MAX_SUCC + 1);
@@ -682,12 +699,6 @@ static void lookup_reply(struct chord *c, struct chord_call *call, int status,
 
 	struct ovl_node from = call->to; /* the RPC layer matched the address */
 	learn(c, &from);
-	uint8_t dfrom[DDNS_ID_LEN];
-	ovl_id_sub(l->key, from.id, dfrom);
-	if (!l->has_best || memcmp(dfrom, l->best, DDNS_ID_LEN) < 0) {
-		memcpy(l->best, dfrom, DDNS_ID_LEN);
-		l->has_best = true;
-	}
 	if (l->res.path_len < OVL_MAX_PATH)
 		l->res.path[l->res.path_len++] = from;
 
@@ -711,6 +722,16 @@ static void lookup_reply(struct chord *c, struct chord_call *call, int status,
 	}
 	bool done_ok = kind == CHORD_ANS_DONE && n > 0 &&
 		       ovl_id_in_oc(l->key, from.id, list[0].id);
+	if (kind == CHORD_ANS_DONE || n + nb > 0) {
+		/* a node still joining answers an empty NEXT: it knows
+		 * nothing, and must not push better candidates back */
+		uint8_t dfrom[DDNS_ID_LEN];
+		ovl_id_sub(l->key, from.id, dfrom);
+		if (!l->has_best || memcmp(dfrom, l->best, DDNS_ID_LEN) < 0) {
+			memcpy(l->best, dfrom, DDNS_ID_LEN);
+			l->has_best = true;
+		}
+	}
 	if (has_value && l->want_value) {
 		if (done_ok) {
 			lookup_set_owner(l, list, n);
@@ -834,7 +855,7 @@ static int lookup_start(struct chord_lookup *l, bool try_local)
 	nb = beyond_key(c, l->key, backs, CHORD_BEYOND);
 	for (size_t i = 0; i < nb; i++)
 		pool_add(l, &backs[i], 2);
-	if (c->has_boot && c->nsucc == 0) {
+	if (c->has_boot && !in_ring(c)) {
 		struct ovl_node b;
 		ovl_node_make(&b, &c->boot, 0);
 		pool_add(l, &b, 0);
@@ -934,9 +955,9 @@ static void serve_find(struct chord *c, const struct rpc_msg *req, const struct 
 	struct ovl_node list[CHORD_MAX_SUCC + 1], backs[CHORD_BACKUPS + CHORD_BEYOND];
 	size_t n, nb = 0;
 	uint8_t kind;
-	if (c->nsucc == 0 && c->has_boot) {
-		/* joining (or cut off): we know no successor, and claiming the
-		 * whole ring would mislead the asker; say nothing useful */
+	if (!in_ring(c)) {
+		/* joining (or cut off): we know no ring neighbour, and
+		 * claiming a range would mislead the asker; say nothing */
 		kind = CHORD_ANS_NEXT;
 		n = 0;
 	} else if (ovl_id_in_oc(key, c->o->self.id, succ0(c)->id)) {
@@ -1179,12 +1200,13 @@ static void stab_tick(void *arg)
 	c->stab_timer = NULL;
 	if (c->left || c->dying)
 		return;
-	if (c->nsucc == 0 && c->has_pred) {
-		/* two-node ring bootstrap: our predecessor is our successor */
+	if (c->nsucc == 0 && c->has_pred && c->joined) {
+		/* two-node ring bootstrap: our predecessor is our successor
+		 * (not for a joiner: its predecessor may be another joiner) */
 		succ_insert(c, &c->pred);
 		ovl_notify_change(c->o);
 	}
-	if (c->nsucc == 0 && c->has_boot && !c->joining)
+	if (c->has_boot && !in_ring(c) && !c->joining)
 		join_start(c);
 	if (!c->stab_busy)
 		stabilize_start(c, 0);
@@ -1262,11 +1284,17 @@ static void join_done(struct chord *c, struct chord_lookup *l, const struct ovl_
 	c->joining = false;
 	if (res->status != 0 || c->left || c->dying)
 		return; /* retried from the next stabilize tick */
-	bool changed = false;
-	for (size_t i = 0; i < res->nreplicas; i++)
+	bool changed = false, found = false;
+	for (size_t i = 0; i < res->nreplicas; i++) {
 		changed |= succ_insert(c, &res->replicas[i]);
+		found |= !id_eq(res->replicas[i].id, c->o->self.id);
+	}
 	for (size_t i = 0; i < res->path_len; i++)
 		learn(c, &res->path[i]);
+	/* only ring members answer DONE (in_ring), so the successors the
+	 * lookup found are ring nodes: from now on we answer for our range */
+	if (found && c->nsucc > 0)
+		c->joined = true;
 	if (changed)
 		ovl_notify_change(c->o);
 	if (!c->stab_busy)
@@ -1359,9 +1387,11 @@ static int chord_join(struct ovl *o, const struct tr_addr *bootstrap)
 		return -EALREADY;
 	c->started = true;
 	c->left = false;
+	c->joined = true;
 	if (bootstrap && !(tr_addr_eq(bootstrap, &o->self.addr) && o->p.vnode == 0)) {
 		c->has_boot = true;
 		c->boot = *bootstrap;
+		c->joined = false;
 		join_start(c);
 	}
 	start_timers(c);
@@ -1408,6 +1438,8 @@ static void chord_leave(struct ovl *o)
 static bool chord_responsible(struct ovl *o, const uint8_t key[DDNS_ID_LEN])
 {
 	struct chord *c = o->impl;
+	if (!in_ring(c))
+		return false; /* a joiner owns nothing yet */
 	if (c->has_pred)
 		return ovl_id_in_oc(key, c->pred.id, o->self.id);
 	/* no predecessor known: the closest known node before us stands in */

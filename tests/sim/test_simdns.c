@@ -142,6 +142,42 @@ START_TEST(signatures_checked_when_asked)
 }
 END_TEST
 
+START_TEST(virtual_nodes_route_and_store_correctly)
+{
+	const struct ovl_ops *ops[] = {&kad16_ops, &chord_ops};
+	for (int o = 0; o < 2; o++) {
+		struct simnet_params np;
+		simnet_params_default(&np);
+		np.ops = ops[o];
+		np.seed = 5;
+		np.vnodes = 3;
+		np.join_gap_us = 50000;
+		np.settle_us = 30000000;
+		struct simnet *n = simnet_new(&np);
+		ck_assert_int_eq(simnet_grow(n, 60), 0);
+		struct simnet_report rep;
+		simnet_report_init(&rep);
+		ck_assert_int_eq(simnet_lookups(n, 2000, 16, &rep), 0);
+		ck_assert_uint_eq(rep.correct, 2000);
+		simnet_report_free(&rep);
+		simnet_free(n);
+
+		struct simdns_params p;
+		struct simdns_result r;
+		small_params(&p, ops[o], 2);
+		p.net.vnodes = 3;
+		p.nodes = 40;
+		p.queries = 500;
+		p.unresolved = p.slashdot = 0;
+		ck_assert_int_eq(simdns_run(&p, &r), 0);
+		ck_assert_uint_eq(r.puts_ok, r.records);
+		ck_assert_double_eq(sum(r.blocks_per_node, r.nodes), (double)(r.records * 2));
+		ck_assert_uint_eq(r.successful.answered, p.queries);
+		simdns_result_free(&r);
+	}
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("simdns");
@@ -151,6 +187,7 @@ int main(void)
 	tcase_add_test(tc, rpcs_served_equal_rpcs_sent);
 	tcase_add_test(tc, same_seed_same_summary);
 	tcase_add_test(tc, signatures_checked_when_asked);
+	tcase_add_test(tc, virtual_nodes_route_and_store_correctly);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

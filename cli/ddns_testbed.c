@@ -28,6 +28,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -125,7 +126,8 @@ static void usage(FILE *f)
 		"                        node gets a host; datagrams are held for the\n"
 		"                        one-way delay; the RTTs are checked\n"
 		"  --latency-seed S      placement of nodes on matrix hosts (default 1)\n"
-		"  --netns               one network namespace per node (needs root)\n"
+		"  --netns               one network namespace per node on a bridge\n"
+		"                        (10.250.0.0/16; needs root and iproute2)\n"
 		"  --replicas R          ddnsd --replicas (default: ddnsd's)\n"
 		"  --seed S              overlay mix, bootstraps and workload (default 1)\n"
 		"  --ddnsd PATH          the daemon (default: beside this program)\n",
@@ -169,7 +171,7 @@ bool tb_run_until(struct tb *t, bool (*cond)(void *), void *arg, uint64_t deadli
 	return ok;
 }
 
-void tb_progress(struct tb *t, bool final, const char *fmt, ...)
+void tb_progress(const struct tb *t, bool final, const char *fmt, ...)
 {
 	char line[256];
 	va_list ap;
@@ -742,8 +744,15 @@ out:
 	return e;
 }
 
-static int publish(struct setup *s, const struct tb_node *via)
+static int publish(struct setup *s, const struct tb *t)
 {
+	/* The root and DS sets go through node 0; the zones are spread over
+	 * the nodes that run every overlay (a put goes into each overlay the
+	 * entry node runs), so no one node validates and routes every put. */
+	const struct tb_node *via = &t->nodes[0];
+	size_t nentry = 0;
+	for (size_t k = 0; k < t->n; k++)
+		nentry += t->nodes[k].ovl_mask == t->nodes[0].ovl_mask;
 	char *root_zone = path_join(s->dir, "zones/root.zone");
 	char *ds_zone = path_join(s->dir, "zones/ds.zone");
 	char *root_private = malloc(strlen(s->root_key) + 10);
@@ -791,8 +800,16 @@ static int publish(struct setup *s, const struct tb_node *via)
 			struct pubjob *pj = &jobs[j];
 			struct zone *z = &s->zones[queue[qhead++]];
 			pj->zone = (size_t)(z - s->zones);
+			/* entry node: round robin by zone and attempt */
+			size_t pick = (pj->zone + (size_t)tries[pj->zone] * 7) % nentry;
+			const struct tb_node *entry = via;
+			for (size_t k = 0; k < t->n; k++)
+				if (t->nodes[k].ovl_mask == t->nodes[0].ovl_mask && pick-- == 0) {
+					entry = &t->nodes[k];
+					break;
+				}
 			snprintf(pj->kp, sizeof(pj->kp), "%s.private", z->key);
-			char *a[] = {s->self,  "publish", "--quiet", "--node", (char *)via->addr_s,
+			char *a[] = {s->self,  "publish", "--quiet", "--node", (char *)entry->addr_s,
 				     "--key",  pj->kp,    "--chain", z->ds,    "--origin",
 				     z->name, z->file,    NULL};
 			memcpy(pj->argv, a, sizeof(a));
@@ -834,8 +851,7 @@ static int publish(struct setup *s, const struct tb_node *via)
 				e = -EIO;
 			}
 		}
-		struct tb t = {.tty = isatty(2), .stop = &stop_flag};
-		tb_progress(&t, false, "publish: %zu/%zu zones", done, s->nzones);
+		tb_progress(t, false, "publish: %zu/%zu zones", done, s->nzones);
 	}
 	/* Stopped or failed: the publishers still running are ours to end. */
 	for (size_t j = 0; j < PUB_PAR; j++)
@@ -2045,6 +2061,14 @@ int ddns_cmd_testbed(int argc, char **argv)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	/* --duration bounds the whole run, set-up included: SIGALRM stops it
+	 * like a signal from the user would. */
+	sigaction(SIGALRM, &sa, NULL);
+	if (o.duration > 0) {
+		struct itimerval it = {.it_value = {(time_t)o.duration,
+						   (suseconds_t)((o.duration - (time_t)o.duration) * 1e6)}};
+		setitimer(ITIMER_REAL, &it, NULL);
+	}
 	signal(SIGPIPE, SIG_IGN);
 
 	if (o.netns) {
@@ -2161,10 +2185,10 @@ int ddns_cmd_testbed(int argc, char **argv)
 		goto out;
 	if (wait_stable(&t, &s, o.replicas, 60 + t.n) != 0)
 		goto out;
-	if ((e = publish(&s, &t.nodes[0])) != 0)
+	if ((e = publish(&s, &t)) != 0)
 		goto out;
-	tb_progress(&t, true, "publish: %zu zone%s and the root published through %s", s.nzones,
-		    s.nzones == 1 ? "" : "s", t.nodes[0].addr_s);
+	tb_progress(&t, true, "publish: %zu zone%s and the root published", s.nzones,
+		    s.nzones == 1 ? "" : "s");
 
 	bool ad = false;
 	unsigned an = 0;
@@ -2271,9 +2295,13 @@ int ddns_cmd_testbed(int argc, char **argv)
 				rc = 1;
 out:
 	if (stop_flag) {
-		say("signal %d: stopping", (int)stop_flag);
-		/* Serving ends with a signal (rc already 0); anything else it interrupted failed. */
-		if (o.workload || o.once)
+		if (stop_flag == SIGALRM)
+			say("--duration %g s reached: stopping", o.duration);
+		else
+			say("signal %d: stopping", (int)stop_flag);
+		/* Serving ends with a signal (rc already 0), and a workload cut
+		 * short by --duration has been reported; anything else failed. */
+		if ((o.workload || o.once) && !(stop_flag == SIGALRM && have_load))
 			rc = 1;
 	}
 	if (t.nodes) {

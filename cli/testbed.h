@@ -96,7 +96,7 @@ uint64_t tb_now_us(void);
  * passes or a stop is requested. True when cond held. */
 bool tb_run_until(struct tb *t, bool (*cond)(void *), void *arg, uint64_t deadline_us);
 /* Progress: a status line on a terminal, plain lines otherwise. */
-void tb_progress(struct tb *t, bool final, const char *fmt, ...)
+void tb_progress(const struct tb *t, bool final, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
 /* Name text ("www.example.org") to uncompressed wire form. 0 or -EINVAL. */

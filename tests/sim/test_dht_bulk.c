@@ -2,11 +2,11 @@
  * test_dht_bulk.c - the DHT at scale on one overlay (DHT_OVL, set per
  * program by tests/sim/dht.inc): 1,000 nodes, 10,000 blocks put from random
  * nodes, every block on exactly r = 6 nodes, then 50,000 gets from random
- * nodes that all return the right block; and the "slashdot" workload: one
- * block fetched 100,000 times from random nodes, which path caching must
- * absorb (>= 95% answered without leaving the originating node after the
- * first few thousand gets, and no node serving more than a small multiple of
- * log2 N transfers).
+ * nodes that all return the right block; then, on the same network, the
+ * "slashdot" workload: one new block fetched 100,000 times from random
+ * nodes, which path caching must absorb (>= 95% answered without leaving
+ * the originating node after the first few thousand gets, and no node
+ * serving more than 5 log2 N copies of it).
  */
 #include <check.h>
 #include <math.h>

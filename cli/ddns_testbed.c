@@ -1979,6 +1979,21 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		fprintf(stderr, "ddns testbed: --names makes demo zones; it does not go with --zone\n");
 		return -1;
 	}
+	/* Input files are checked before anything is started. */
+	for (size_t i = 0; i < o->nzones; i++)
+		if (access(o->zones[i], R_OK) != 0) {
+			fprintf(stderr, "ddns testbed: --zone %s: %s\n", o->zones[i], strerror(errno));
+			return -1;
+		}
+	const char *files[] = {o->names, o->latency_matrix,
+			       o->workload && strncmp(o->workload, "zipf:", 5) != 0 ? o->workload
+										  : NULL};
+	const char *fopt[] = {"--names", "--latency-matrix", "--workload"};
+	for (size_t i = 0; i < 3; i++)
+		if (files[i] && access(files[i], R_OK) != 0) {
+			fprintf(stderr, "ddns testbed: %s %s: %s\n", fopt[i], files[i], strerror(errno));
+			return -1;
+		}
 	if (o->once && !o->workload && (o->names || !o->nzones))
 		o->workload = "zipf:0.9";
 	if (o->workload && !o->queries)

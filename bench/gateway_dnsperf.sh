@@ -1,0 +1,201 @@
+#!/bin/sh
+# Gateway throughput (issue 6's benchmark): dnsperf queries per second
+#   (1) against NSD serving the zone (the reference, same machine),
+#   (2) against the DDNS gateway with every answer in its cache,
+#   (3) against the gateway with every answer uncached: each query a name the
+#       gateway has never been asked, so each goes through the DHT of the ring
+#       (lookup plus DNSSEC validation of the block).
+#
+#   bench/gateway_dnsperf.sh [BUILDDIR] [OUTDIR]
+#
+# BUILDDIR holds ddns and ddnsd (default: the current directory; build it
+# without sanitizers, e.g. configure CFLAGS='-O2 -g'). OUTDIR (default: a new
+# temporary directory, kept) receives the zone, query files, dnsperf outputs,
+# gateway statistics and the testbed's work directory. Environment knobs:
+#   NODES=12 OVERLAYS="kad16" CACHED=2000 UNCACHED=6000 SECONDS_RUN=15
+#   REPLICAS= (ddnsd's default) CLIENTS=1 OUTSTANDING=100
+# Loopback only (nodes on 127.0.0.2.., NSD and the gateway on 127.0.0.1, free
+# ports); every process started here is stopped by its PID on exit; every
+# dnsperf run is bounded by -l. Not part of make check.
+set -eu
+
+build=$(cd "${1:-.}" && pwd)
+out=${2:-$(mktemp -d "${TMPDIR:-/tmp}/gw-dnsperf.XXXXXX")}
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+
+NODES=${NODES:-12}
+OVERLAYS=${OVERLAYS:-kad16}
+CACHED=${CACHED:-2000}
+UNCACHED=${UNCACHED:-6000}
+SECONDS_RUN=${SECONDS_RUN:-15}
+REPLICAS=${REPLICAS:-}
+CLIENTS=${CLIENTS:-1}
+OUTSTANDING=${OUTSTANDING:-100}
+
+for t in dnsperf nsd dig python3; do
+	command -v "$t" >/dev/null 2>&1 || { echo "gateway_dnsperf: $t not installed" >&2; exit 77; }
+done
+[ -x "$build/ddns" ] && [ -x "$build/ddnsd" ] || {
+	echo "gateway_dnsperf: no ddns/ddnsd in $build" >&2; exit 2; }
+
+nsd_pid=
+tb_pid=
+cleanup() {
+	# Stop what we started, by PID: SIGTERM, then SIGKILL after 15 s.
+	for p in $tb_pid $nsd_pid; do
+		kill -TERM "$p" 2>/dev/null || :
+	done
+	for p in $tb_pid $nsd_pid; do
+		i=0
+		while kill -0 "$p" 2>/dev/null && [ $i -lt 150 ]; do
+			sleep 0.1; i=$((i + 1))
+		done
+		kill -KILL "$p" 2>/dev/null || :
+		wait "$p" 2>/dev/null || :
+	done
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# Free UDP+TCP ports on 127.0.0.1 (bound by the kernel, then released).
+free_port() {
+	python3 -c '
+import socket
+while True:
+    t = socket.socket(socket.AF_INET, socket.SOCK_STREAM); t.bind(("127.0.0.1", 0))
+    p = t.getsockname()[1]
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        u.bind(("127.0.0.1", p)); break
+    except OSError:
+        t.close(); u.close()
+print(p)'
+}
+
+# --- the zone: one A record per name, the same for NSD and DDNS ---------
+total=$((CACHED + UNCACHED))
+zone=$out/bench.zone
+{
+	echo '$ORIGIN bench.'
+	echo '$TTL 3600'
+	echo '@ IN SOA ns1.bench. hostmaster.bench. 1 7200 3600 1209600 300'
+	echo '@ IN NS ns1.bench.'
+	echo 'ns1 IN A 127.0.0.1'
+	i=0
+	awk -v n="$total" 'BEGIN { for (i = 0; i < n; i++)
+		printf "h%d IN A 10.%d.%d.%d\n", i, int(i / 65536) % 256, int(i / 256) % 256, i % 256 }'
+} >"$zone"
+# Query files: the first CACHED names (cached runs), the rest (uncached run,
+# each name exactly once, in an order unrelated to the zone's).
+awk -v n="$CACHED" 'BEGIN { for (i = 0; i < n; i++) printf "h%d.bench A\n", i }' >"$out/q_cached"
+awk -v a="$CACHED" -v b="$total" 'BEGIN { srand(1); for (i = a; i < b; i++)
+	printf "%.8f h%d.bench A\n", rand(), i }' | sort -n | cut -d' ' -f2- >"$out/q_uncached"
+
+# dnsperf: prints its report to stdout; we keep it and extract the figures.
+perf() { # label port file extra-args...
+	label=$1 port=$2 file=$3; shift 3
+	echo "+ dnsperf -s 127.0.0.1 -p $port -d $(basename "$file") -c $CLIENTS -q $OUTSTANDING $*" \
+		>"$out/dnsperf_$label.txt"
+	dnsperf -s 127.0.0.1 -p "$port" -d "$file" -c "$CLIENTS" -q "$OUTSTANDING" "$@" \
+		>>"$out/dnsperf_$label.txt" 2>&1
+}
+summary() { # label
+	awk -v l="$1" '
+		/Queries sent:/ { sent = $3 }
+		/Queries completed:/ { done = $3 }
+		/Queries lost:/ { lost = $3 }
+		/Response codes:/ { sub(/^[ \t]*Response codes:[ \t]*/, ""); rc = $0 }
+		/Run time \(s\):/ { rt = $4 }
+		/Queries per second:/ { qps = $4 }
+		/Average Latency \(s\):/ { avg = $4; max = $8; sub(/\)/, "", max) }
+		END { printf "| %s | %s | %s | %s | %s | %.0f | %.3f | %.1f | %s |\n",
+			l, sent, done, lost, rt, qps, avg * 1000, max * 1000, rc }' \
+		"$out/dnsperf_$1.txt"
+}
+
+# --- (1) NSD --------------------------------------------------------------
+nsd_port=$(free_port)
+nsdir=$out/nsd
+mkdir -p "$nsdir"
+cp "$zone" "$nsdir/bench.zone"
+cat >"$nsdir/nsd.conf" <<EOF
+server:
+	ip-address: 127.0.0.1
+	port: $nsd_port
+	server-count: 1
+	username: ""
+	chroot: ""
+	zonesdir: "$nsdir"
+	database: ""
+	zonelistfile: "$nsdir/zone.list"
+	xfrdfile: "$nsdir/xfrd.state"
+	xfrdir: "$nsdir"
+	pidfile: "$nsdir/nsd.pid"
+	logfile: "$nsdir/nsd.log"
+	verbosity: 1
+	rrl-ratelimit: 0
+	rrl-whitelist-ratelimit: 0
+remote-control:
+	control-enable: no
+zone:
+	name: "bench."
+	zonefile: "bench.zone"
+EOF
+nsd -c "$nsdir/nsd.conf" -d >"$nsdir/stderr" 2>&1 &
+nsd_pid=$!
+i=0
+until dig +short +time=1 +tries=1 @127.0.0.1 -p "$nsd_port" h1.bench A 2>/dev/null | grep -q '^10\.'; do
+	i=$((i + 1))
+	[ $i -lt 100 ] && kill -0 "$nsd_pid" 2>/dev/null || {
+		echo "gateway_dnsperf: nsd did not answer" >&2; cat "$nsdir/stderr" "$nsdir/nsd.log" >&2; exit 1; }
+	sleep 0.2
+done
+echo "nsd $(nsd -v 2>&1 | head -1) on 127.0.0.1:$nsd_port" >&2
+perf nsd "$nsd_port" "$out/q_cached" -l "$SECONDS_RUN"
+kill -TERM "$nsd_pid" 2>/dev/null || :
+wait "$nsd_pid" 2>/dev/null || :
+nsd_pid=
+
+# --- the ring: ddns testbed with the zone published -----------------------
+gw_port=$(free_port)
+set -- --nodes "$NODES" --zone "$zone" --workdir "$out/testbed" --dns "127.0.0.1:$gw_port" --duration 1800
+for o in $OVERLAYS; do set -- "$@" --overlay "$o"; done
+[ -n "$REPLICAS" ] && set -- "$@" --replicas "$REPLICAS"
+echo "+ ddns testbed $*" >"$out/testbed.out"
+mkdir -p "$out/testbed"
+t0=$(date +%s)
+"$build/ddns" testbed "$@" >>"$out/testbed.out" 2>"$out/testbed.err" &
+tb_pid=$!
+until grep -q 'The testbed is up' "$out/testbed.out" 2>/dev/null; do
+	kill -0 "$tb_pid" 2>/dev/null || {
+		echo "gateway_dnsperf: the testbed exited" >&2; tail -20 "$out/testbed.err" >&2; exit 1; }
+	sleep 1
+done
+echo "testbed up after $(($(date +%s) - t0)) s, gateway on 127.0.0.1:$gw_port" >&2
+
+stats() { # label
+	dig +short +time=5 +tries=1 @127.0.0.1 -p "$gw_port" stats.ddns CH TXT >"$out/stats_$1.txt"
+}
+stats start
+
+# --- (2) cached: warm every name once, then run over the same names ------
+perf warm "$gw_port" "$out/q_cached" -n 1 -l 120
+stats warm
+perf cached "$gw_port" "$out/q_cached" -l "$SECONDS_RUN"
+stats cached
+
+# --- (3) uncached: names never asked through this gateway, each once -----
+perf uncached "$gw_port" "$out/q_uncached" -n 1 -l "$SECONDS_RUN"
+stats uncached
+
+echo
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "zone: $total names (A), nodes $NODES, overlays $OVERLAYS, dnsperf -c $CLIENTS -q $OUTSTANDING, -l $SECONDS_RUN"
+echo
+echo "| run | sent | completed | lost | run time s | qps | avg latency ms | max latency ms | response codes |"
+echo "|---|---|---|---|---|---|---|---|---|"
+for l in nsd warm cached uncached; do summary "$l"; done
+echo
+for l in start warm cached uncached; do echo "gateway stats after $l:"; cat "$out/stats_$l.txt"; done
+echo "outputs in $out"

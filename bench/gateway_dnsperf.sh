@@ -12,7 +12,7 @@
 # without sanitizers, e.g. configure CFLAGS='-O2 -g'). OUTDIR (default: a new
 # temporary directory, kept) receives the zone, query files, dnsperf outputs,
 # gateway statistics and the testbed's work directory. Environment knobs:
-#   NODES=12 OVERLAYS="kad16" CACHED=2000 UNCACHED=6000 SECONDS_RUN=15
+#   NODES=12 OVERLAYS="kad16" CACHED=1000 UNCACHED=2500 SECONDS_RUN=15
 #   REPLICAS= (ddnsd's default) CLIENTS=1 OUTSTANDING=100
 # Loopback only (nodes on 127.0.0.2.., NSD and the gateway on 127.0.0.1, free
 # ports); every process started here is stopped by its PID on exit; every
@@ -26,8 +26,8 @@ out=$(cd "$out" && pwd)
 
 NODES=${NODES:-12}
 OVERLAYS=${OVERLAYS:-kad16}
-CACHED=${CACHED:-2000}
-UNCACHED=${UNCACHED:-6000}
+CACHED=${CACHED:-1000}
+UNCACHED=${UNCACHED:-2500}
 SECONDS_RUN=${SECONDS_RUN:-15}
 REPLICAS=${REPLICAS:-}
 CLIENTS=${CLIENTS:-1}

@@ -20,39 +20,7 @@
 #define NODES 16
 #define LOOKUPS_PER_OVERLAY 500
 
-static uint64_t mono_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
-static void wake(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	(void)arg;
-}
-
-static bool loop_until(struct event_base *base, bool (*cond)(void *), void *arg, unsigned max_ms)
-{
-	uint64_t deadline = mono_us() + (uint64_t)max_ms * 1000u;
-	struct event *ev = evtimer_new(base, wake, NULL);
-	bool ok = false;
-	while (!(ok = cond(arg))) {
-		uint64_t now = mono_us();
-		if (now >= deadline)
-			break;
-		uint64_t left = deadline - now;
-		if (left > 20000)
-			left = 20000;
-		struct timeval tv = {0, (suseconds_t)left};
-		evtimer_add(ev, &tv);
-		event_base_loop(base, EVLOOP_ONCE);
-	}
-	event_free(ev);
-	return ok;
-}
+#include "tests/unit/overlay/evloop.h"
 
 struct node {
 	struct tr *t;

@@ -14,41 +14,7 @@
 
 #include "overlay/udp.h"
 
-static uint64_t mono_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
-static void wake(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	(void)arg;
-}
-
-/* Run the loop until cond(arg) or max_ms elapse; true when cond held. */
-static bool loop_until(struct event_base *base, bool (*cond)(void *), void *arg, unsigned max_ms)
-{
-	uint64_t deadline = mono_us() + (uint64_t)max_ms * 1000u;
-	/* a wake-up timer so EVLOOP_ONCE never blocks past the deadline */
-	struct event *ev = evtimer_new(base, wake, NULL);
-	ck_assert_ptr_nonnull(ev);
-	bool ok = false;
-	/* cond is evaluated once per iteration: it may consume input */
-	while (!(ok = cond && cond(arg))) {
-		uint64_t now = mono_us();
-		if (now >= deadline)
-			break;
-		uint64_t left = deadline - now;
-		struct timeval tv = {(time_t)(left / 1000000u), (suseconds_t)(left % 1000000u)};
-		evtimer_add(ev, &tv);
-		event_base_loop(base, EVLOOP_ONCE);
-	}
-	event_free(ev);
-	return ok;
-}
+#include "tests/unit/overlay/evloop.h"
 
 static struct tr *udp_on(struct event_base *base, const char *addr)
 {

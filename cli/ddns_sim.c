@@ -37,7 +37,7 @@ struct simopts {
 	bool replicas_set;
 	const char *overlay[MAX_OVERLAYS];
 	size_t noverlay;
-	const char *matrix, *latdist, *names, *out;
+	const char *matrix, *latdist, *names, *out, *trace;
 };
 
 static void sim_usage(FILE *fp)
@@ -73,6 +73,9 @@ static void sim_usage(FILE *fp)
 		"  --unresolved U       gets of names never inserted (220000)\n"
 		"  --slashdot S         gets of one record (100000)\n"
 		"  --zipf ALPHA         popularity exponent (0.91, the MIT trace's)\n"
+		"  --trace FILE         replay 'name [type]' lines in order instead: queries\n"
+		"                       of stored records are the successful workload, the\n"
+		"                       rest the unresolved one\n"
 		"  --names FILE         domain names, 'rank,domain' or one per line\n"
 		"                       (default: generated names)\n"
 		"  --replicas R         replicas per block (lookups: 6; storage: 1, as the\n"
@@ -603,6 +606,7 @@ static int run_storage(const struct simopts *o)
 {
 	int err = 0, rc = 1;
 	struct wl_names names = {0};
+	struct simdns_trace trace = {0};
 	struct wl_rttdist paper = {0};
 	struct sim_latency *lat = NULL;
 	FILE *sum_txt = NULL, *sum_json = NULL;
@@ -611,6 +615,15 @@ static int run_storage(const struct simopts *o)
 		if ((err = wl_names_load(o->names, 0, &names, &line)) != 0) {
 			fprintf(stderr, "ddns sim: cannot read names from %s: %s\n", o->names,
 				ddns_strerror(err));
+			return 1;
+		}
+	}
+	if (o->trace) {
+		size_t line = 0;
+		if ((err = simdns_trace_load(o->trace, &trace, &line)) != 0) {
+			fprintf(stderr, "ddns sim: cannot read the trace %s: %s (line %zu)\n", o->trace,
+				ddns_strerror(err), line);
+			wl_names_free(&names);
 			return 1;
 		}
 	}
@@ -658,6 +671,7 @@ static int run_storage(const struct simopts *o)
 		p.unresolved = (size_t)o->unresolved;
 		p.slashdot = (size_t)o->slashdot;
 		p.zipf = o->zipf;
+		p.trace = o->trace ? &trace : NULL;
 		p.names = o->names ? &names : NULL;
 		p.verify = o->verify;
 		p.fail = o->fail;
@@ -708,6 +722,7 @@ out:
 	if (sum_json)
 		fclose(sum_json);
 	wl_names_free(&names);
+	simdns_trace_free(&trace);
 	wl_rttdist_free(&paper);
 	sim_latency_free(lat);
 	return rc;
@@ -718,7 +733,7 @@ int ddns_cmd_sim(int argc, char **argv)
 	enum { O_NODES = 256, O_OVERLAY, O_LOOKUPS, O_SEED, O_LOSS, O_FAIL, O_LAT, O_MATRIX,
 	       O_LATDIST, O_REPLICAS, O_SUCC, O_K, O_ALPHA, O_PNS, O_PAR, O_JSON, O_QUIET,
 	       O_RECORDS, O_QUERIES, O_UNRES, O_SLASH, O_ZIPF, O_NAMES, O_NOCACHE, O_VERIFY,
-	       O_OUT, O_CONVRES, O_VNODES };
+	       O_OUT, O_CONVRES, O_VNODES, O_TRACE };
 	static const struct option opts[] = {
 		{"nodes", required_argument, NULL, O_NODES},
 		{"overlay", required_argument, NULL, O_OVERLAY},
@@ -748,6 +763,7 @@ int ddns_cmd_sim(int argc, char **argv)
 		{"out", required_argument, NULL, O_OUT},
 		{"conv-resolvers", required_argument, NULL, O_CONVRES},
 		{"vnodes", required_argument, NULL, O_VNODES},
+		{"trace", required_argument, NULL, O_TRACE},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -801,6 +817,7 @@ int ddns_cmd_sim(int argc, char **argv)
 		case O_NOCACHE: o.no_cache = true; o.storage = true; break;
 		case O_VERIFY: o.verify = true; o.storage = true; break;
 		case O_OUT: o.out = optarg; o.storage = true; break;
+		case O_TRACE: o.trace = optarg; o.storage = true; break;
 		case O_VNODES: bad = parse_num("--vnodes", optarg, 1, 64, &o.vnodes); break;
 		case O_CONVRES: bad = parse_num("--conv-resolvers", optarg, 1, 1e6, &o.conv_resolvers); o.storage = true; break;
 		case 'h': sim_usage(stdout); return 0;

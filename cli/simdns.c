@@ -21,6 +21,10 @@
 #include "dns/dhtval.h"
 #include "dns/dnssec.h"
 #include "dns/name.h"
+#include "dns/rdata.h"
+
+#include <ctype.h>
+#include <uthash.h>
 #include "overlay/rpc.h"
 
 /* Virtual time 0 is this Unix time (2026-01-01T00:00:00Z): signatures
@@ -49,7 +53,124 @@ struct ctx {
 	struct conv *conv;
 	struct ddns_rng *rng;
 	char namebuf[300];
+	/* trace replay: indices into p->trace of each workload's queries, and
+	 * their keys */
+	size_t *trace_ok, *trace_nx;
+	size_t ntrace_ok, ntrace_nx;
+	uint8_t (*trace_key)[DDNS_ID_LEN];
+	size_t *trace_rec; /* record index of each trace query, or SIZE_MAX */
 };
+
+struct keyent {
+	uint8_t key[DDNS_ID_LEN];
+	size_t rec;
+	UT_hash_handle hh;
+};
+
+int simdns_trace_load(const char *path, struct simdns_trace *t, size_t *line)
+{
+	memset(t, 0, sizeof(*t));
+	FILE *fp = fopen(path, "r");
+	if (!fp)
+		return -errno;
+	char buf[1024];
+	size_t cap = 0, ln = 0;
+	int err = 0;
+	while (fgets(buf, sizeof(buf), fp)) {
+		ln++;
+		char name[300], type[32] = "A";
+		if (buf[0] == '#' || sscanf(buf, "%299s %31s", name, type) < 1)
+			continue;
+		size_t len = strlen(name);
+		while (len && name[len - 1] == '.')
+			name[--len] = '\0';
+		uint16_t tc;
+		if (len == 0 || dns_type_from_text(type, strlen(type), &tc) != 0) {
+			err = DDNS_EMALFORMED;
+			break;
+		}
+		if (t->n == cap) {
+			cap = cap ? 2 * cap : 1024;
+			struct simdns_query *nq = realloc(t->q, cap * sizeof(*nq));
+			if (!nq) {
+				err = -ENOMEM;
+				break;
+			}
+			t->q = nq;
+		}
+		for (size_t i = 0; i < len; i++)
+			name[i] = (char)tolower((unsigned char)name[i]);
+		if (!(t->q[t->n].name = strdup(name))) {
+			err = -ENOMEM;
+			break;
+		}
+		t->q[t->n++].type = tc;
+	}
+	fclose(fp);
+	if (!err && t->n == 0)
+		err = DDNS_EMALFORMED;
+	if (err) {
+		if (line)
+			*line = ln;
+		simdns_trace_free(t);
+	}
+	return err;
+}
+
+void simdns_trace_free(struct simdns_trace *t)
+{
+	for (size_t i = 0; i < t->n; i++)
+		free(t->q[i].name);
+	free(t->q);
+	memset(t, 0, sizeof(*t));
+}
+
+/* Split the trace into the two workloads: a query whose key is a stored
+ * record's is successful, any other unresolved. */
+static int plan_trace(struct ctx *x)
+{
+	const struct simdns_trace *t = x->p->trace;
+	struct keyent *tab = NULL, *e, *tmp;
+	int err = 0;
+	x->trace_ok = calloc(t->n, sizeof(size_t));
+	x->trace_nx = calloc(t->n, sizeof(size_t));
+	x->trace_key = calloc(t->n, DDNS_ID_LEN);
+	x->trace_rec = calloc(t->n, sizeof(size_t));
+	struct keyent *ents = calloc(x->nrec ? x->nrec : 1, sizeof(*ents));
+	if (!x->trace_ok || !x->trace_nx || !x->trace_key || !x->trace_rec || !ents) {
+		free(ents);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < x->nrec; i++) {
+		HASH_FIND(hh, tab, x->rec[i].key, DDNS_ID_LEN, e);
+		if (e)
+			continue;
+		memcpy(ents[i].key, x->rec[i].key, DDNS_ID_LEN);
+		ents[i].rec = i;
+		HASH_ADD(hh, tab, key, DDNS_ID_LEN, &ents[i]);
+	}
+	for (size_t i = 0; i < t->n; i++) {
+		char fq[310];
+		struct dns_name dn;
+		snprintf(fq, sizeof(fq), "%s.", t->q[i].name);
+		if (dns_name_from_str(&dn, fq, NULL) != 0) {
+			err = DDNS_EMALFORMED;
+			break;
+		}
+		dns_block_key(&dn, t->q[i].type, x->trace_key[i]);
+		HASH_FIND(hh, tab, x->trace_key[i], DDNS_ID_LEN, e);
+		x->trace_rec[i] = e ? e->rec : SIZE_MAX;
+		if (e)
+			x->trace_ok[x->ntrace_ok++] = i;
+		else
+			x->trace_nx[x->ntrace_nx++] = i;
+	}
+	HASH_ITER(hh, tab, e, tmp) {
+		HASH_DEL(tab, e);
+	}
+	free(ents);
+	return err;
+}
 
 void simdns_params_default(struct simdns_params *p)
 {
@@ -396,7 +517,12 @@ static void get_next(struct getrun *gr)
 		const char *name;
 		bool exists = true;
 		char nx[320];
-		if (gr->kind == WK_OK) {
+		if (x->p->trace && gr->kind != WK_SLASH) {
+			size_t ti = gr->kind == WK_OK ? x->trace_ok[gr->next] : x->trace_nx[gr->next];
+			memcpy(key, x->trace_key[ti], DDNS_ID_LEN);
+			name = x->p->trace->q[ti].name;
+			exists = gr->kind == WK_OK;
+		} else if (gr->kind == WK_OK) {
 			const struct record *rc = &x->rec[wl_zipf_draw(gr->zipf, x->rng)];
 			memcpy(key, rc->key, DDNS_ID_LEN);
 			name = name_of(x, rc->name);
@@ -640,14 +766,24 @@ int simdns_run(const struct simdns_params *p, struct simdns_result *r)
 			r->blocks_per_node[i] = (double)(st.blocks_primary + st.blocks_replica);
 	}
 
-	if (p->queries && x.nrec) {
+	if (p->trace) {
+		if ((err = plan_trace(&x)) != 0)
+			goto out;
+		snprintf(msg, sizeof(msg), "trace: %zu queries of stored records, %zu of names never stored",
+			 x.ntrace_ok, x.ntrace_nx);
+		progress(&x, msg);
+		if ((x.ntrace_ok && (err = run_gets(&x, &r->successful, WK_OK, x.ntrace_ok, NULL)) != 0) ||
+		    (x.ntrace_nx && (err = run_gets(&x, &r->unresolved, WK_NX, x.ntrace_nx, NULL)) != 0))
+			goto out;
+	}
+	if (!p->trace && p->queries && x.nrec) {
 		snprintf(msg, sizeof(msg), "successful workload: %zu gets, zipf %.2f", p->queries, p->zipf);
 		progress(&x, msg);
 		if ((err = wl_zipf_init(&zok, x.nrec, p->zipf)) != 0 ||
 		    (err = run_gets(&x, &r->successful, WK_OK, p->queries, &zok)) != 0)
 			goto out;
 	}
-	if (p->unresolved) {
+	if (!p->trace && p->unresolved) {
 		snprintf(msg, sizeof(msg), "unresolved workload: %zu gets of names never inserted", p->unresolved);
 		progress(&x, msg);
 		if ((err = wl_zipf_init(&znx, x.names->n, p->zipf)) != 0 ||
@@ -711,5 +847,9 @@ out:
 	wl_zipf_free(&znx);
 	wl_names_free(&x.gen);
 	free(x.rec);
+	free(x.trace_ok);
+	free(x.trace_nx);
+	free(x.trace_key);
+	free(x.trace_rec);
 	return err;
 }

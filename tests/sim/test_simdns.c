@@ -5,6 +5,7 @@
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/simdns.h"
 
@@ -178,6 +179,45 @@ START_TEST(virtual_nodes_route_and_store_correctly)
 }
 END_TEST
 
+START_TEST(trace_replay_splits_stored_and_missing_names)
+{
+	char path[] = "/tmp/ddns-trace-XXXXXX";
+	int fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	FILE *fp = fdopen(fd, "w");
+	fprintf(fp, "# a trace\nA.com\nb.net A\nc.org\na.com.\nb.net AAAA\n");
+	fclose(fp);
+	struct simdns_trace t;
+	size_t line = 0;
+	ck_assert_int_eq(simdns_trace_load(path, &t, &line), 0);
+	ck_assert_uint_eq(t.n, 5);
+	ck_assert_str_eq(t.q[0].name, "a.com");
+	ck_assert_str_eq(t.q[3].name, "a.com");
+	char *nm[] = {"a.com", "b.net"};
+	struct wl_names names = {.name = nm, .n = 2};
+	struct simdns_params p;
+	struct simdns_result r;
+	small_params(&p, &kad16_ops, 1);
+	p.names = &names;
+	p.records = 2; /* the A RRsets of a.com and b.net (no AAAA or MX) */
+	p.trace = &t;
+	p.slashdot = 0;
+	ck_assert_int_eq(simdns_run(&p, &r), 0);
+	ck_assert_uint_eq(r.successful.queries, 3);
+	ck_assert_uint_eq(r.successful.answered, 3);
+	ck_assert_uint_eq(r.unresolved.queries, 2);
+	ck_assert_uint_eq(r.unresolved.answered, 0);
+	simdns_result_free(&r);
+	simdns_trace_free(&t);
+	fp = fopen(path, "w");
+	fprintf(fp, "a.com NOTATYPE\n");
+	fclose(fp);
+	ck_assert_int_eq(simdns_trace_load(path, &t, &line), DDNS_EMALFORMED);
+	ck_assert_uint_eq(line, 1);
+	unlink(path);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("simdns");
@@ -188,6 +228,7 @@ int main(void)
 	tcase_add_test(tc, same_seed_same_summary);
 	tcase_add_test(tc, signatures_checked_when_asked);
 	tcase_add_test(tc, virtual_nodes_route_and_store_correctly);
+	tcase_add_test(tc, trace_replay_splits_stored_and_missing_names);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

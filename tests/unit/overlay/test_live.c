@@ -65,11 +65,52 @@ static void random_key(struct world *w, uint8_t key[DDNS_ID_LEN])
 		key[i] = (uint8_t)ddns_rng_next(&w->rng);
 }
 
-/* Stable: for 64 probe keys per overlay, exactly the true owner believes
- * it is responsible, and no other node does. */
+/* The node closest to node i after itself: chord's successor, kad16's
+ * XOR-closest other node. */
+static size_t next_of(const struct world *w, int k, size_t i)
+{
+	size_t best = SIZE_MAX;
+	const uint8_t *me = ovl_self(w->n[i].o[k])->id;
+	for (size_t j = 0; j < w->count; j++) {
+		if (j == i)
+			continue;
+		const uint8_t *a = ovl_self(w->n[j].o[k])->id;
+		if (best == SIZE_MAX) {
+			best = j;
+			continue;
+		}
+		const uint8_t *b = ovl_self(w->n[best].o[k])->id;
+		if (k == 1) {
+			if (ovl_id_xor_closer(me, a, b))
+				best = j;
+		} else {
+			uint8_t da[DDNS_ID_LEN], db[DDNS_ID_LEN];
+			ovl_id_sub(a, me, da);
+			ovl_id_sub(b, me, db);
+			if (memcmp(da, db, DDNS_ID_LEN) < 0)
+				best = j;
+		}
+	}
+	return best;
+}
+
+/* Stable: every node's replica set for its own id starts with itself and
+ * then its true neighbour (chord: successor; kad16: XOR-closest), and for
+ * 64 probe keys per overlay exactly the true owner believes it is
+ * responsible. */
 static bool stable(void *arg)
 {
 	struct world *w = arg;
+	for (size_t i = 0; i < w->count; i++) {
+		for (int k = 0; k < 2; k++) {
+			struct ovl_node rs[4];
+			const struct ovl_node *me = ovl_self(w->n[i].o[k]);
+			size_t n = ovl_replica_set(w->n[i].o[k], me->id, rs, 4);
+			if (n < 2 || !ovl_id_eq(rs[0].id, me->id) ||
+			    !ovl_id_eq(rs[1].id, ovl_self(w->n[next_of(w, k, i)].o[k])->id))
+				return false;
+		}
+	}
 	struct ddns_rng saved = w->rng;
 	struct ddns_rng probe;
 	ddns_rng_seed(&probe, 99);
@@ -126,7 +167,6 @@ START_TEST(sixteen_live_nodes_both_overlays_answer_correctly)
 	p.stabilize_us = 100000;
 	p.fix_fingers_us = 100000;
 	p.refresh_us = 2000000;
-	p.rpc_timeout_us = 200000;
 	for (size_t i = 0; i < NODES; i++) {
 		char a[32];
 		snprintf(a, sizeof(a), "127.0.0.%zu:0", i + 2);

@@ -51,6 +51,7 @@ struct tr_timer {
 	tr_timer_cb cb;
 	void *arg;
 	uint64_t period_us;
+	uint64_t due_us;  /* our clock: libevent's may be coarser (and fire early) */
 	bool firing;
 	bool cancelled;
 	struct tr_timer *prev, *next;
@@ -332,11 +333,22 @@ static void udp_on_timer(evutil_socket_t fd, short what, void *arg)
 	struct tr_timer *tm = arg;
 	(void)fd;
 	(void)what;
+	/* libevent may read a coarse monotonic clock and wake us a few
+	 * milliseconds early; a timer never fires before its delay. */
+	uint64_t now = udp_now_us(&tm->u->tr);
+	if (now < tm->due_us) {
+		struct timeval tv = tv_of(tm->due_us - now);
+		evtimer_add(tm->ev, &tv);
+		return;
+	}
 	tm->firing = true;
 	if (tm->period_us) {
 		/* Re-arm before the callback so its period does not drift by
 		 * the callback's own run time; a cancel inside deletes it. */
-		struct timeval tv = tv_of(tm->period_us);
+		tm->due_us += tm->period_us;
+		if (tm->due_us < now)
+			tm->due_us = now + tm->period_us;
+		struct timeval tv = tv_of(tm->due_us - now);
 		evtimer_add(tm->ev, &tv);
 	}
 	tm->cb(tm->arg);
@@ -361,6 +373,7 @@ static struct tr_timer *udp_timer_add(struct tr *t, uint64_t delay_us, uint64_t 
 	tm->cb = cb;
 	tm->arg = arg;
 	tm->period_us = period_us;
+	tm->due_us = udp_now_us(t) + delay_us;
 	struct timeval tv = tv_of(delay_us);
 	if (evtimer_add(tm->ev, &tv) != 0) {
 		event_free(tm->ev);

@@ -10,6 +10,7 @@
 
 #include "cli/client.h"
 #include "cli/commands.h"
+#include "overlay/overlay.h"
 #include "dns/block.h"
 #include "dns/name.h"
 #include "dns/rdata.h"
@@ -66,14 +67,11 @@ int ddns_cmd_lookup(int argc, char **argv)
 			node = optarg;
 			break;
 		case 'o':
-			if (strcmp(optarg, "kad16") == 0)
-				overlay = RPC_OVL_KAD16;
-			else if (strcmp(optarg, "chord") == 0)
-				overlay = RPC_OVL_CHORD;
-			else {
+			if (!ovl_ops_by_name(optarg)) {
 				fprintf(stderr, "ddns lookup: unknown overlay '%s'\n", optarg);
 				return 2;
 			}
+			overlay = ovl_ops_wire_id(ovl_ops_by_name(optarg));
 			break;
 		case 'l':
 			flags |= CLI_GET_LOCAL;

@@ -18,6 +18,7 @@
 
 #include "cli/client.h"
 #include "cli/commands.h"
+#include "overlay/overlay.h"
 #include "dns/block.h"
 #include "dns/dnssec.h"
 #include "dns/keyfile.h"
@@ -444,14 +445,11 @@ int ddns_cmd_publish(int argc, char **argv)
 			exp_s = optarg;
 			break;
 		case 'o':
-			if (strcmp(optarg, "kad16") == 0)
-				only = RPC_OVL_KAD16;
-			else if (strcmp(optarg, "chord") == 0)
-				only = RPC_OVL_CHORD;
-			else {
+			if (!ovl_ops_by_name(optarg)) {
 				fprintf(stderr, "ddns publish: unknown overlay '%s'\n", optarg);
 				return 2;
 			}
+			only = ovl_ops_wire_id(ovl_ops_by_name(optarg));
 			break;
 		case 'f':
 			force = true;

@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "cli/commands.h"
+#include "overlay/overlay.h"
 #include "cli/testbed.h"
 #include "cli/testbed_latency.h"
 #include "cli/workload.h"
@@ -1831,15 +1832,12 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			o->nodes = (unsigned)v;
 			break;
 		case O_OVERLAY:
-			if (strcmp(optarg, "chord") == 0)
-				o->ovl_mask |= 1u << RPC_OVL_CHORD;
-			else if (strcmp(optarg, "kad16") == 0)
-				o->ovl_mask |= 1u << RPC_OVL_KAD16;
-			else {
+			if (!ovl_ops_by_name(optarg)) {
 				fprintf(stderr, "ddns testbed: unknown overlay '%s' (chord, kad16)\n",
 					optarg);
 				return -1;
 			}
+			o->ovl_mask |= 1u << ovl_ops_wire_id(ovl_ops_by_name(optarg));
 			break;
 		case O_MIX: {
 			int e = parse_mix(optarg, o);

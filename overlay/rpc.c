@@ -96,10 +96,13 @@ struct rpc_pending {
 	struct tr_addr to;
 	uint8_t overlay, service, type, src_vnode, dst_vnode;
 	unsigned retries_left;
+	unsigned transmissions; /* sends so far, first included */
 	uint64_t timeout_us; /* current timeout, multiplied on each retry */
 	uint64_t sent_us;    /* last (re)transmission */
 	struct tr_timer *timer;
-	rpc_reply_cb cb;
+	rpc_reply_cb cb;      /* exactly one of cb and ocb is set (or neither) */
+	rpc_outcome_cb ocb;
+	rpc_resend_cb on_resend;
 	void *arg;
 	size_t len;
 	UT_hash_handle hh;
@@ -555,6 +558,7 @@ static int call_transmit(struct rpc *r, struct rpc_pending *c)
 		char a[TR_ADDRSTRLEN];
 		log_debug("rpc: send to %s failed: %s", tr_addr_str(&c->to, a), ddns_strerror(err));
 	}
+	c->transmissions++;
 	c->sent_us = tr_now_us(r->t);
 	c->timer = tr_timer_add(r->t, c->timeout_us, 0, call_expired, c);
 	return c->timer ? 0 : -ENOMEM;
@@ -564,12 +568,22 @@ static void call_finish(struct rpc *r, struct rpc_pending *c, int status,
 			const struct rpc_msg *reply)
 {
 	rpc_reply_cb cb = c->cb;
+	rpc_outcome_cb ocb = c->ocb;
 	void *arg = c->arg;
+	struct rpc_outcome out = {
+		.status = status,
+		.reply = status == 0 ? reply : NULL,
+		.transmissions = c->transmissions,
+		.retransmits = c->transmissions ? c->transmissions - 1 : 0,
+		.timed_out = status == DDNS_ETIMEDOUT,
+	};
 	HASH_DEL(r->pending, c);
 	tr_timer_cancel(r->t, c->timer);
 	free(c);
 	if (cb)
 		cb(arg, status, reply);
+	else if (ocb)
+		ocb(arg, &out);
 }
 
 static void call_expired(void *arg)
@@ -583,8 +597,12 @@ static void call_expired(void *arg)
 		uint64_t next = c->timeout_us * r->p.backoff;
 		c->timeout_us = next < RPC_WINDOW_CAP_US ? next : RPC_WINDOW_CAP_US;
 		r->st.retransmits++;
-		if (call_transmit(r, c) == 0)
+		if (call_transmit(r, c) == 0) {
+			/* Last use of c: the callback may cancel it. */
+			if (c->on_resend)
+				c->on_resend(c->arg, c->transmissions);
 			goto out;
+		}
 	}
 	r->st.timeouts++;
 	call_finish(r, c, DDNS_ETIMEDOUT, NULL);
@@ -592,8 +610,8 @@ out:
 	rpc_leave(r);
 }
 
-int rpc_call(struct rpc *r, const struct rpc_call *c, rpc_reply_cb cb, void *arg,
-	     uint64_t *handle)
+static int call_start(struct rpc *r, const struct rpc_call *c, rpc_reply_cb cb,
+		      rpc_outcome_cb ocb, void *arg, uint64_t *handle)
 {
 	if (handle)
 		*handle = 0;
@@ -620,6 +638,8 @@ int rpc_call(struct rpc *r, const struct rpc_call *c, rpc_reply_cb cb, void *arg
 	p->retries_left = c->retries < 0 ? r->p.retries : (unsigned)c->retries;
 	p->timeout_us = c->timeout_us ? c->timeout_us : r->p.timeout_us;
 	p->cb = cb;
+	p->ocb = ocb;
+	p->on_resend = c->on_resend;
 	p->arg = arg;
 	p->len = c->len;
 	if (c->len)
@@ -640,6 +660,27 @@ int rpc_call(struct rpc *r, const struct rpc_call *c, rpc_reply_cb cb, void *arg
 	if (handle)
 		*handle = p->txid;
 	return 0;
+}
+
+int rpc_call(struct rpc *r, const struct rpc_call *c, rpc_reply_cb cb, void *arg,
+	     uint64_t *handle)
+{
+	return call_start(r, c, cb, NULL, arg, handle);
+}
+
+int rpc_call_counted(struct rpc *r, const struct rpc_call *c, rpc_outcome_cb cb, void *arg,
+		     uint64_t *handle)
+{
+	return call_start(r, c, NULL, cb, arg, handle);
+}
+
+unsigned rpc_transmissions(const struct rpc *r, uint64_t handle)
+{
+	struct rpc_pending *c;
+	if (!r || !handle)
+		return 0;
+	HASH_FIND(hh, r->pending, &handle, sizeof(handle), c);
+	return c ? c->transmissions : 0;
 }
 
 void rpc_cancel(struct rpc *r, uint64_t handle)

@@ -4,7 +4,10 @@
  * One struct rpc per transport endpoint. It frames every node-to-node message
  * with a versioned binary header (docs/PROTOCOL.md), matches replies to
  * requests by a 64-bit random transaction id, retransmits with exponential
- * backoff, accepts a reply only from the address the request went to, and
+ * backoff (the only place in the system that retransmits: every overlay
+ * takes its transmission, retransmission and timeout counts from here, so
+ * they are exact and counted one way), accepts a reply only from the
+ * address the request went to, and
  * splits messages larger than one datagram into fragments that it
  * reassembles (values up to 64 KiB travel this way, on udp and sim alike).
  *
@@ -21,6 +24,7 @@
 #ifndef DDNS_OVERLAY_RPC_H
 #define DDNS_OVERLAY_RPC_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "common/hash.h"
@@ -101,6 +105,12 @@ int rpc_reply_later(struct rpc *r, const struct rpc_reply_to *rt, uint8_t type,
  * successful rpc_call unless the call is cancelled. */
 typedef void (*rpc_reply_cb)(void *arg, int status, const struct rpc_msg *reply);
 
+/* Called right after each retransmission of a call went out (transmission
+ * is 2 for the first retransmission, 3 for the next...), with the call's
+ * arg: per-attempt timing for callers that react to a slow peer before the
+ * call times out. It may rpc_cancel the call (or any other). */
+typedef void (*rpc_resend_cb)(void *arg, unsigned transmission);
+
 struct rpc_call {
 	struct tr_addr to;
 	uint8_t overlay, service, type;
@@ -109,12 +119,34 @@ struct rpc_call {
 	size_t len;
 	uint64_t timeout_us;  /* 0: the layer's default */
 	int retries;          /* -1: the layer's default; 0: send once */
+	rpc_resend_cb on_resend; /* optional (NULL) */
 };
 
 /* Send a request. *handle (may be NULL) identifies it for rpc_cancel.
  * Returns 0, -ENOMEM, DDNS_ETOOBIG. The callback never runs inside rpc_call. */
 int rpc_call(struct rpc *r, const struct rpc_call *c, rpc_reply_cb cb, void *arg,
 	     uint64_t *handle) DDNS_WUR;
+
+/* The exact record of a completed call. A transmission is one send of the
+ * whole request (as many datagrams as it has fragments: one for every
+ * request under one MTU). A reply to any transmission completes the call
+ * (they share the transaction id). */
+struct rpc_outcome {
+	int status;                  /* 0 or DDNS_ETIMEDOUT */
+	const struct rpc_msg *reply; /* status 0: the reply (borrowed); else NULL */
+	unsigned transmissions;      /* >= 1: the first one and every retransmission */
+	unsigned retransmits;        /* transmissions - 1 */
+	bool timed_out;              /* status == DDNS_ETIMEDOUT: every transmission unanswered */
+};
+typedef void (*rpc_outcome_cb)(void *arg, const struct rpc_outcome *out);
+
+/* rpc_call, reporting the call's outcome with its exact transmission
+ * counts. Same returns and guarantees as rpc_call. */
+int rpc_call_counted(struct rpc *r, const struct rpc_call *c, rpc_outcome_cb cb, void *arg,
+		     uint64_t *handle) DDNS_WUR;
+/* Transmissions so far of a pending call (0 for an unknown handle): what a
+ * caller about to rpc_cancel a call reads to count what it cost. */
+unsigned rpc_transmissions(const struct rpc *r, uint64_t handle);
 /* Forget a pending call; its callback will not run. Unknown handles ignored. */
 void rpc_cancel(struct rpc *r, uint64_t handle);
 

@@ -92,7 +92,7 @@ struct chord_call {
 	struct chord_call *prev, *next;
 	struct chord *c;
 	uint64_t handle;
-	uint64_t sent_us;
+	unsigned retransmits; /* the RPC layer's exact count, set before done runs */
 	struct ovl_node to;
 	chord_call_done done;
 	void *ctx;
@@ -165,8 +165,6 @@ struct chord {
 	bool joined;
 	bool joining, stab_busy, ping_busy, fix_busy;
 	struct tr_timer *stab_timer, *fix_timer;
-	uint64_t lookup_t0;   /* first-try timeout lookups use (for retransmit counts) */
-	unsigned lookup_retries;
 	struct chord_call *calls;
 	struct chord_lookup *lookups;
 };
@@ -425,9 +423,12 @@ static size_t done_list(struct chord *c, struct ovl_node *out, size_t max)
 
 /* ---- RPC plumbing ---- */
 
-static void call_reply_cb(void *arg, int status, const struct rpc_msg *reply)
+static void call_reply_cb(void *arg, const struct rpc_outcome *out)
 {
 	struct chord_call *call = arg;
+	int status = out->status;
+	const struct rpc_msg *reply = out->reply;
+	call->retransmits = out->retransmits;
 	struct chord *c = call->c;
 	if (call->prev)
 		call->prev->next = call->next;
@@ -452,7 +453,6 @@ static struct chord_call *chord_send(struct chord *c, const struct ovl_node *to,
 	call->to = *to;
 	call->done = done;
 	call->ctx = ctx;
-	call->sent_us = tr_now_us(c->o->tr);
 	struct rpc_call rc = {
 		.to = to->addr,
 		.overlay = RPC_OVL_CHORD,
@@ -465,7 +465,7 @@ static struct chord_call *chord_send(struct chord *c, const struct ovl_node *to,
 		.timeout_us = timeout_us,
 		.retries = retries,
 	};
-	if (rpc_call(c->o->rpc, &rc, call_reply_cb, call, &call->handle) != 0) {
+	if (rpc_call_counted(c->o->rpc, &rc, call_reply_cb, call, &call->handle) != 0) {
 		free(call);
 		return NULL;
 	}
@@ -663,40 +663,23 @@ static bool local_resolve(struct chord *c, struct chord_lookup *l)
 
 static void lookup_step(struct chord_lookup *l);
 
-/* Estimate retransmissions from the time between the first transmission
- * and the one that was answered (the RPC layer backs off by doubling). */
-static unsigned count_retransmits(const struct chord *c, uint64_t since_first_us)
-{
-	unsigned k = 0;
-	uint64_t t = c->lookup_t0, sum = 0;
-	while (k < c->lookup_retries && sum + t / 2 < since_first_us) {
-		sum += t;
-		t *= 2;
-		k++;
-	}
-	return k;
-}
-
 static void lookup_reply(struct chord *c, struct chord_call *call, int status,
 			 const struct rpc_msg *reply)
 {
 	struct chord_lookup *l = call->ctx;
 	l->inflight = NULL;
 	struct chord_cand *cand = pool_find(l, call->to.id);
+	/* Lookups are sequential: this request's retransmissions, exactly as
+	 * the RPC layer sent them, whatever became of it. */
+	l->res.retransmits += call->retransmits;
 	if (status != 0 || !reply || reply->type != CHORD_FIND_R) {
 		l->res.timeouts++;
-		l->res.retransmits += c->lookup_retries;
 		if (cand)
 			cand->state = CAND_FAILED;
 		forget(c, call->to.id);
 		lookup_step(l);
 		return;
 	}
-	uint64_t now = tr_now_us(c->o->tr);
-	uint64_t elapsed = now - call->sent_us;
-	if (elapsed > reply->rtt_us)
-		l->res.retransmits += count_retransmits(c, elapsed - reply->rtt_us);
-
 	struct ovl_node from = call->to; /* the RPC layer matched the address */
 	learn(c, &from);
 	if (l->res.path_len < OVL_MAX_PATH)
@@ -1339,10 +1322,6 @@ static int chord_create(struct ovl *o)
 		o->p.stabilize_us = 1000000;
 	if (o->p.fix_fingers_us == 0)
 		o->p.fix_fingers_us = 1000000;
-	struct rpc_params rp;
-	rpc_params_default(&rp);
-	c->lookup_t0 = o->p.rpc_timeout_us ? o->p.rpc_timeout_us : rp.timeout_us;
-	c->lookup_retries = o->p.rpc_retries >= 0 ? (unsigned)o->p.rpc_retries : rp.retries;
 	int err = rpc_register(o->rpc, RPC_OVL_CHORD, RPC_SVC_OVERLAY, o->p.vnode, chord_request, c);
 	if (err != 0) {
 		free(c);

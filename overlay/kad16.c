@@ -38,11 +38,12 @@
  *    every node of the key's subtree that holds a cached copy. The price:
  *    a cold key's get takes about half a hop more (the replicas are
  *    reached one step later) for half the RPCs.
- * Each request is retransmitted by this file (not by the RPC layer) so that
- * the result's RPC, retransmission and timeout counts are exact: attempt i
- * is its own RPC call sent at offset T(1 + b + ... + b^(i-1)), and every
- * attempt stays open until the common deadline, so a late answer to an
- * early attempt still counts.
+ * Each request is one RPC call, retransmitted by the RPC layer (as chord's
+ * are) under one transaction id, so a late answer to an early transmission
+ * still counts; the result's retransmission and timeout counts are the RPC
+ * layer's exact ones (rpc_call_counted; rpc_transmissions for requests
+ * cancelled when the lookup ends), and a spread lookup hears of each
+ * retransmission (rpc_call.on_resend) to stop waiting for a slow node.
  *
  * Hops: a request is given round 1 when the lookup starts it, and round h+1
  * when it is sent in reaction to the outcome (answer or timeout) of a round-h
@@ -88,7 +89,6 @@
 #define KAD_COLS 16
 #define KAD_MAX_K 32          /* largest bucket size accepted from params */
 #define KAD_MAX_ALPHA 16
-#define KAD_MAX_ATTEMPTS 8    /* transmissions of one lookup request */
 #define KAD_SHORT_MAX 96      /* lookup shortlist capacity */
 #define KAD_MAX_FAILS 2       /* timeouts before a contact is dropped without replacement */
 #define KAD_MAX_REFS 64       /* node references accepted in one answer */
@@ -129,22 +129,12 @@ struct kad_cand {
 	bool self;
 };
 
-struct kad_req;
-struct kad_attempt {
-	struct kad_req *req;
-	uint64_t handle;
-	bool pending;
-};
-
-/* One logical lookup request and its transmissions. */
+/* One lookup request in flight: one RPC call (the RPC layer retransmits). */
 struct kad_req {
 	struct kad_lookup *lk;
 	struct ovl_node to;
 	unsigned round;
-	unsigned sent, pending;
-	uint64_t first_us, deadline_us;
-	struct tr_timer *rexmit;
-	struct kad_attempt att[KAD_MAX_ATTEMPTS];
+	uint64_t handle;
 	bool stalled;       /* spread lookups: first transmission unanswered */
 	struct kad_req *next, *prev;
 };
@@ -201,8 +191,6 @@ struct kad {
 	struct rpc *rpc;
 	unsigned k, alpha;
 	uint64_t refresh_us, ping_age_us;
-	uint64_t att_timeout_us;
-	unsigned att_retries, att_backoff;
 	struct kad_bucket *b[KAD_ROWS][KAD_COLS];
 	uint64_t lookup_us[KAD_ROWS][KAD_COLS]; /* last lookup into each bucket's range */
 	struct kad_lookup *lookups;
@@ -719,18 +707,15 @@ static void kad_req_unlink(struct kad_lookup *lk, struct kad_req *rq)
 		rq->next->prev = rq->prev;
 }
 
+/* Cancel a request still in flight; the retransmissions it already cost
+ * are the lookup's (the RPC layer's count). */
 static void kad_req_cancel(struct kad *k, struct kad_req *rq)
 {
-	for (unsigned i = 0; i < rq->sent; i++)
-		if (rq->att[i].pending) {
-			rpc_cancel(k->rpc, rq->att[i].handle);
-			rq->att[i].pending = false;
-		}
-	rq->pending = 0;
-	if (rq->rexmit) {
-		tr_timer_cancel(k->tr, rq->rexmit);
-		rq->rexmit = NULL;
-	}
+	unsigned sent = rpc_transmissions(k->rpc, rq->handle);
+	if (sent > 1)
+		rq->lk->retransmits += sent - 1;
+	rpc_cancel(k->rpc, rq->handle);
+	rq->handle = 0;
 }
 
 static void kad_lk_unlink(struct kad_lookup *lk)
@@ -872,7 +857,8 @@ static void kad_cand_add(struct kad_lookup *lk, const struct ovl_node *n, uint8_
 	lk->nc++;
 }
 
-static void kad_att_cb(void *arg, int status, const struct rpc_msg *reply);
+static void kad_req_done(void *arg, const struct rpc_outcome *out);
+static void kad_req_resent(void *arg, unsigned transmission);
 
 /* How many nodes an exhaustive lookup waits for, and how many references
  * every lookup asks for and accepts per answer. */
@@ -881,7 +867,8 @@ static unsigned kad_lk_window(const struct kad_lookup *lk)
 	return (lk->flags & LK_NEAR) ? lk->kad->near_cap : lk->kad->k;
 }
 
-static bool kad_att_send(struct kad_lookup *lk, struct kad_req *rq)
+/* Frame rq's FIND_NODE or FIND_VALUE and hand it to the RPC layer. */
+static bool kad_req_send(struct kad_lookup *lk, struct kad_req *rq)
 {
 	struct kad *k = lk->kad;
 	uint8_t buf[DDNS_ID_LEN + 1 + 2 + KAD_MAX_PROBE];
@@ -897,8 +884,6 @@ static bool kad_att_send(struct kad_lookup *lk, struct kad_req *rq)
 	}
 	if (w.err)
 		return false;
-	uint64_t now = kad_now(k);
-	unsigned i = rq->sent;
 	struct rpc_call c = {
 		.to = rq->to.addr,
 		.overlay = RPC_OVL_KAD16,
@@ -908,47 +893,26 @@ static bool kad_att_send(struct kad_lookup *lk, struct kad_req *rq)
 		.dst_vnode = rq->to.vnode,
 		.payload = buf,
 		.len = w.len,
-		.timeout_us = rq->deadline_us > now ? rq->deadline_us - now : 1,
-		.retries = 0,
+		.timeout_us = k->o->p.rpc_timeout_us,
+		.retries = k->o->p.rpc_retries,
+		.on_resend = kad_req_resent,
 	};
-	rq->att[i].req = rq;
-	if (rpc_call(k->rpc, &c, kad_att_cb, &rq->att[i], &rq->att[i].handle) != 0)
+	if (rpc_call_counted(k->rpc, &c, kad_req_done, rq, &rq->handle) != 0)
 		return false;
-	rq->att[i].pending = true;
-	rq->sent++;
-	rq->pending++;
 	if (!(lk->flags & LK_USER))
-		k->o->stats.maint_rpcs += i == 0;
+		k->o->stats.maint_rpcs++;
 	return true;
 }
 
-/* Offset of transmission i from the first: T (1 + b + ... + b^(i-1)). */
-static uint64_t kad_att_offset(struct kad *k, unsigned i)
-{
-	uint64_t off = 0, t = k->att_timeout_us;
-	for (unsigned j = 0; j < i; j++) {
-		off += t;
-		t *= k->att_backoff;
-	}
-	return off;
-}
-
-static void kad_rexmit_cb(void *arg)
+/* The RPC layer retransmitted rq: its node is slow. A spread lookup does
+ * not wait for it: the next request goes out now (rq may be cancelled and
+ * freed by the step). */
+static void kad_req_resent(void *arg, unsigned transmission)
 {
 	struct kad_req *rq = arg;
 	struct kad_lookup *lk = rq->lk;
-	struct kad *k = lk->kad;
-	rq->rexmit = NULL;
-	if (kad_att_send(lk, rq))
-		lk->retransmits++;
-	if (rq->sent <= k->att_retries && rq->sent < KAD_MAX_ATTEMPTS) {
-		uint64_t at = rq->first_us + kad_att_offset(k, rq->sent);
-		uint64_t now = kad_now(k);
-		rq->rexmit = tr_timer_add(k->tr, at > now ? at - now : 0, 0, kad_rexmit_cb, rq);
-	}
+	(void)transmission;
 	if (lk->spread && !rq->stalled) {
-		/* A spread lookup does not wait for a slow node: the next
-		 * request goes out now (rq may be freed by the step). */
 		rq->stalled = true;
 		lk->stalled++;
 		kad_lk_step(lk, rq->round + 1);
@@ -958,7 +922,6 @@ static void kad_rexmit_cb(void *arg)
 /* Send a lookup request to candidate c (its state becomes in flight). */
 static void kad_lk_send(struct kad_lookup *lk, struct kad_cand *c, unsigned round)
 {
-	struct kad *k = lk->kad;
 	struct kad_req *rq = calloc(1, sizeof(*rq));
 	if (!rq) {
 		c->st = CS_FAILED;
@@ -967,16 +930,11 @@ static void kad_lk_send(struct kad_lookup *lk, struct kad_cand *c, unsigned roun
 	rq->lk = lk;
 	rq->to = c->n;
 	rq->round = round;
-	rq->first_us = kad_now(k);
-	unsigned last = k->att_retries < KAD_MAX_ATTEMPTS ? k->att_retries : KAD_MAX_ATTEMPTS - 1;
-	rq->deadline_us = rq->first_us + kad_att_offset(k, last + 1);
-	if (!kad_att_send(lk, rq)) {
+	if (!kad_req_send(lk, rq)) {
 		free(rq);
 		c->st = CS_FAILED;
 		return;
 	}
-	if (last > 0)
-		rq->rexmit = tr_timer_add(k->tr, kad_att_offset(k, 1), 0, kad_rexmit_cb, rq);
 	c->st = CS_INFLIGHT;
 	lk->rpcs++;
 	lk->inflight++;
@@ -1128,54 +1086,41 @@ static bool kad_lk_absorb(struct kad_lookup *lk, const struct rpc_msg *m)
 	return ddns_rbuf_left(&r) == 0;
 }
 
-static void kad_att_cb(void *arg, int status, const struct rpc_msg *reply)
+static void kad_req_done(void *arg, const struct rpc_outcome *out)
 {
-	struct kad_attempt *att = arg;
-	struct kad_req *rq = att->req;
+	struct kad_req *rq = arg;
 	struct kad_lookup *lk = rq->lk;
 	struct kad *k = lk->kad;
-	att->pending = false;
-	rq->pending--;
-	if (status != 0 || !reply) {
-		if (rq->pending > 0 || rq->rexmit)
-			return; /* another transmission may still be answered */
-		unsigned round = rq->round;
-		struct ovl_node to = rq->to;
-		lk->stalled -= rq->stalled;
-		kad_req_unlink(lk, rq);
-		free(rq);
-		lk->inflight--;
-		lk->timeouts++;
-		if (round > lk->hops)
-			lk->hops = round;
-		int ci = kad_cand_find(lk, to.id);
-		if (ci >= 0)
-			lk->c[ci].st = CS_FAILED;
-		kad_contact_failed(k, &to);
-		kad_lk_step(lk, round + 1);
-		return;
-	}
-	kad_req_cancel(k, rq);
+	const struct rpc_msg *reply = out->reply;
+	lk->retransmits += out->retransmits;
 	unsigned round = rq->round;
-	struct ovl_node from = rq->to;
+	struct ovl_node to = rq->to;
 	lk->stalled -= rq->stalled;
 	kad_req_unlink(lk, rq);
 	free(rq);
 	lk->inflight--;
 	if (round > lk->hops)
 		lk->hops = round;
+	int ci = kad_cand_find(lk, to.id);
+	if (out->status != 0 || !reply) {
+		lk->timeouts++;
+		if (ci >= 0)
+			lk->c[ci].st = CS_FAILED;
+		kad_contact_failed(k, &to);
+		kad_lk_step(lk, round + 1);
+		return;
+	}
 	lk->answered++;
 	if (lk->path_len < OVL_MAX_PATH)
-		lk->path[lk->path_len++] = from;
-	int ci = kad_cand_find(lk, from.id);
+		lk->path[lk->path_len++] = to;
 	if (ci >= 0)
 		lk->c[ci].st = CS_ANSWERED;
-	kad_learn(k, &from, reply->rtt_us ? reply->rtt_us : 1);
+	kad_learn(k, &to, reply->rtt_us ? reply->rtt_us : 1);
 	/* A malformed answer still proves the node alive; it just teaches
 	 * us nothing (input from the network is never an assertion). */
 	(void)kad_lk_absorb(lk, reply);
 	if (lk->value_found) {
-		lk->value_from = from;
+		lk->value_from = to;
 		kad_lk_finish(lk, 0);
 		return;
 	}
@@ -1461,15 +1406,6 @@ static int kad_create(struct ovl *o)
 	k->near_cap = 2 * k->k > r2 ? 2 * k->k : r2;
 	if (k->near_cap > KAD_NEAR_MAX)
 		k->near_cap = KAD_NEAR_MAX;
-	struct rpc_params rp;
-	rpc_params_default(&rp);
-	k->att_timeout_us = o->p.rpc_timeout_us ? o->p.rpc_timeout_us : rp.timeout_us;
-	if (!k->att_timeout_us)
-		k->att_timeout_us = 250000;
-	k->att_retries = o->p.rpc_retries >= 0 ? (unsigned)o->p.rpc_retries : rp.retries;
-	if (k->att_retries >= KAD_MAX_ATTEMPTS)
-		k->att_retries = KAD_MAX_ATTEMPTS - 1;
-	k->att_backoff = rp.backoff ? rp.backoff : 2;
 	uint64_t now = tr_now_us(k->tr);
 	for (unsigned r = 0; r < KAD_ROWS; r++)
 		for (unsigned c = 0; c < KAD_COLS; c++)

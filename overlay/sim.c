@@ -100,6 +100,8 @@ struct sim {
 	uint64_t seed;
 	double loss;
 	size_t mtu;
+	sim_tap_cb tap;
+	void *tap_arg;
 	struct sim_latency *latency;     /* borrowed, or own_latency */
 	struct sim_latency *own_latency; /* the default model, ours to free */
 	struct ddns_rng rng;             /* world PRNG: loss, latency draws, drivers */
@@ -361,6 +363,8 @@ static int sim_send(struct tr *t, const struct tr_addr *to, const uint8_t *data,
 		return 0; /* a crashed node says nothing */
 	s->st.datagrams_sent++;
 	s->st.bytes_sent += len;
+	if (s->tap)
+		s->tap(s->tap_arg, t, to, data, len);
 
 	uint8_t key[ADDR_KEY_LEN];
 	struct sim_node *d;
@@ -928,4 +932,12 @@ void sim_latency_free(struct sim_latency *l)
 	if (l->free)
 		l->free(l->arg);
 	free(l); /* every model here starts with its struct sim_latency */
+}
+
+void sim_set_loss(struct sim *s, double loss) { s->loss = loss; }
+
+void sim_set_tap(struct sim *s, sim_tap_cb cb, void *arg)
+{
+	s->tap = cb;
+	s->tap_arg = arg;
 }

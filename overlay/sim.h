@@ -123,4 +123,17 @@ void sim_get_stats(const struct sim *s, struct sim_stats *out);
  * SIZE_MAX when l is not a matrix model. */
 size_t sim_latency_matrix_host_of(const struct sim_latency *l, uint32_t node);
 
+/* Change the loss probability from now on (e.g. a network built without
+ * loss, then measured under loss). */
+void sim_set_loss(struct sim *s, double loss);
+
+/* A tap on the wire: called for every datagram a live node sends (the
+ * ones sim_stats.datagrams_sent counts), before loss is drawn, with the
+ * sending endpoint and the bytes (borrowed for the call). For tests that
+ * count what the transport actually sent. NULL removes it. The tap must
+ * not send or run the simulator. */
+typedef void (*sim_tap_cb)(void *arg, const struct tr *from, const struct tr_addr *to,
+			   const uint8_t *data, size_t len);
+void sim_set_tap(struct sim *s, sim_tap_cb cb, void *arg);
+
 #endif

@@ -161,7 +161,7 @@ struct chord {
 	bool has_boot;
 	struct tr_addr boot;
 	/* in the ring: started alone, or a join lookup answered by ring
-	 * members gave us our successors (see in_ring) */
+	 * members gave us our successors (see chord_in_ring) */
 	bool joined;
 	bool joining, stab_busy, ping_busy, fix_busy;
 	struct tr_timer *stab_timer, *fix_timer;
@@ -175,7 +175,7 @@ static bool id_eq(const uint8_t *a, const uint8_t *b) { return ovl_id_eq(a, b); 
 
 /* Index of the most significant set bit of a 160-bit big-endian value,
  * or -1 when it is zero. */
-static int id_msb(const uint8_t d[DDNS_ID_LEN])
+static int chord_id_msb(const uint8_t d[DDNS_ID_LEN])
 {
 	for (int i = 0; i < DDNS_ID_LEN; i++) {
 		if (d[i]) {
@@ -188,7 +188,7 @@ static int id_msb(const uint8_t d[DDNS_ID_LEN])
 	return -1;
 }
 
-static void dist_from_self(const struct chord *c, const uint8_t id[DDNS_ID_LEN],
+static void chord_dist_from_self(const struct chord *c, const uint8_t id[DDNS_ID_LEN],
 			   uint8_t out[DDNS_ID_LEN])
 {
 	ovl_id_sub(id, c->o->self.id, out);
@@ -203,18 +203,18 @@ static void dist_from_self(const struct chord *c, const uint8_t id[DDNS_ID_LEN],
  * virtual nodes of one machine join at once, through one bootstrap node
  * that hands them out as fingers) build a second ring that stabilisation
  * never merges with the first. */
-static bool in_ring(const struct chord *c)
+static bool chord_in_ring(const struct chord *c)
 {
 	return c->joined && (c->nsucc > 0 || !c->has_boot);
 }
 
 /* The node that follows self: successor[0], or self when alone. */
-static const struct ovl_node *succ0(const struct chord *c)
+static const struct ovl_node *chord_succ0(const struct chord *c)
 {
 	return c->nsucc ? &c->succ[0] : &c->o->self;
 }
 
-static bool succ_list_eq(const struct ovl_node *a, size_t na, const struct ovl_node *b,
+static bool chord_succ_list_eq(const struct ovl_node *a, size_t na, const struct ovl_node *b,
 			 size_t nb)
 {
 	if (na != nb)
@@ -225,14 +225,14 @@ static bool succ_list_eq(const struct ovl_node *a, size_t na, const struct ovl_n
 	return true;
 }
 
-static uint64_t jitter(struct chord *c, uint64_t period)
+static uint64_t chord_jitter(struct chord *c, uint64_t period)
 {
 	if (period < 10)
 		return period ? period : 1;
 	return period - period / 10 + tr_random_below(c->o->tr, period / 5 + 1);
 }
 
-static uint64_t maint_timeout(const struct chord *c)
+static uint64_t chord_maint_timeout(const struct chord *c)
 {
 	uint64_t t = c->o->p.stabilize_us / 8;
 	return t < CHORD_MIN_MAINT_TIMEOUT ? CHORD_MIN_MAINT_TIMEOUT : t;
@@ -242,7 +242,7 @@ static uint64_t maint_timeout(const struct chord *c)
 
 /* Insert n into the successor list at its ring position. Returns true when
  * the list changed. */
-static bool succ_insert(struct chord *c, const struct ovl_node *n)
+static bool chord_succ_insert(struct chord *c, const struct ovl_node *n)
 {
 	if (id_eq(n->id, c->o->self.id))
 		return false;
@@ -264,37 +264,37 @@ static bool succ_insert(struct chord *c, const struct ovl_node *n)
 
 /* Offer a node known to be alive (it talked to us) to the fingers and the
  * successor list; it replaces only entries farther from their start. */
-static void learn(struct chord *c, const struct ovl_node *n)
+static void chord_learn(struct chord *c, const struct ovl_node *n)
 {
 	if (id_eq(n->id, c->o->self.id))
 		return;
 	uint8_t d[DDNS_ID_LEN];
-	dist_from_self(c, n->id, d);
+	chord_dist_from_self(c, n->id, d);
 	/* finger i's start is self + 2^i: n lies at or after it iff i <= msb(d) */
-	for (int i = id_msb(d); i >= 0; i--) {
+	for (int i = chord_id_msb(d); i >= 0; i--) {
 		if (!c->finger_ok[i] || memcmp(d, c->fdist[i], DDNS_ID_LEN) < 0) {
 			c->finger[i] = *n;
 			memcpy(c->fdist[i], d, DDNS_ID_LEN);
 			c->finger_ok[i] = true;
 		}
 	}
-	if (succ_insert(c, n))
+	if (chord_succ_insert(c, n))
 		ovl_notify_change(c->o);
 }
 
-static void set_finger(struct chord *c, unsigned i, const struct ovl_node *n)
+static void chord_set_finger(struct chord *c, unsigned i, const struct ovl_node *n)
 {
 	if (id_eq(n->id, c->o->self.id)) {
 		c->finger_ok[i] = false;
 		return;
 	}
 	c->finger[i] = *n;
-	dist_from_self(c, n->id, c->fdist[i]);
+	chord_dist_from_self(c, n->id, c->fdist[i]);
 	c->finger_ok[i] = true;
 }
 
 /* A node did not answer: drop it from every table. */
-static void forget(struct chord *c, const uint8_t id[DDNS_ID_LEN])
+static void chord_forget(struct chord *c, const uint8_t id[DDNS_ID_LEN])
 {
 	bool changed = false;
 	for (unsigned i = 0; i < CHORD_FINGERS; i++)
@@ -319,7 +319,7 @@ static void forget(struct chord *c, const uint8_t id[DDNS_ID_LEN])
 /* Up to max known nodes in (self, key), closest preceding the key first:
  * the fingers (classic Chord; successor[0] is finger 0), or the whole
  * successor list as well when with_succ. */
-static size_t preceding_from(struct chord *c, const uint8_t key[DDNS_ID_LEN],
+static size_t chord_preceding_from(struct chord *c, const uint8_t key[DDNS_ID_LEN],
 			     struct ovl_node *out, size_t max, bool with_succ)
 {
 	uint8_t dist[CHORD_PREC_MAX][DDNS_ID_LEN];
@@ -371,21 +371,21 @@ static size_t preceding_from(struct chord *c, const uint8_t key[DDNS_ID_LEN],
  * when no finger precedes the key (fingers lost to failures). Using the
  * whole list every time would shorten paths below Chord's (1/2) log2 N
  * at the price of comparability with the paper. */
-static size_t closest_preceding(struct chord *c, const uint8_t key[DDNS_ID_LEN],
+static size_t chord_closest_preceding(struct chord *c, const uint8_t key[DDNS_ID_LEN],
 				struct ovl_node *out, size_t max)
 {
-	size_t n = preceding_from(c, key, out, max, false);
-	return n ? n : preceding_from(c, key, out, max, true);
+	size_t n = chord_preceding_from(c, key, out, max, false);
+	return n ? n : chord_preceding_from(c, key, out, max, true);
 }
 
 /* Fallbacks for when every finger candidate is dead: successor-list nodes
  * in (self, key) not among the primary ones, closest to the key first. */
-static size_t backup_preceding(struct chord *c, const uint8_t key[DDNS_ID_LEN],
+static size_t chord_backup_preceding(struct chord *c, const uint8_t key[DDNS_ID_LEN],
 			       const struct ovl_node *prim, size_t nprim, struct ovl_node *out,
 			       size_t max)
 {
 	struct ovl_node all[CHORD_PREC_MAX];
-	size_t na = preceding_from(c, key, all, CHORD_PREC_MAX, true), n = 0;
+	size_t na = chord_preceding_from(c, key, all, CHORD_PREC_MAX, true), n = 0;
 	for (size_t i = 0; i < na && n < max; i++) {
 		bool dup = false;
 		for (size_t j = 0; j < nprim && !dup; j++)
@@ -399,7 +399,7 @@ static size_t backup_preceding(struct chord *c, const uint8_t key[DDNS_ID_LEN],
 /* Last resort: the first successor-list nodes at or past the key. When
  * every node between the asker and the key is dead, the owner is among
  * them, and it answers DONE for itself (key in (predecessor, self]). */
-static size_t beyond_key(struct chord *c, const uint8_t key[DDNS_ID_LEN], struct ovl_node *out,
+static size_t chord_beyond_key(struct chord *c, const uint8_t key[DDNS_ID_LEN], struct ovl_node *out,
 			 size_t max)
 {
 	size_t n = 0;
@@ -411,7 +411,7 @@ static size_t beyond_key(struct chord *c, const uint8_t key[DDNS_ID_LEN], struct
 
 /* The successor list as a DONE answer: successors, then self when the list
  * is short (the ring wrapped), so replica sets on tiny rings stay whole. */
-static size_t done_list(struct chord *c, struct ovl_node *out, size_t max)
+static size_t chord_done_list(struct chord *c, struct ovl_node *out, size_t max)
 {
 	size_t n = 0;
 	for (size_t i = 0; i < c->nsucc && n < max; i++)
@@ -423,7 +423,7 @@ static size_t done_list(struct chord *c, struct ovl_node *out, size_t max)
 
 /* ---- RPC plumbing ---- */
 
-static void call_reply_cb(void *arg, const struct rpc_outcome *out)
+static void chord_call_reply_cb(void *arg, const struct rpc_outcome *out)
 {
 	struct chord_call *call = arg;
 	int status = out->status;
@@ -465,7 +465,7 @@ static struct chord_call *chord_send(struct chord *c, const struct ovl_node *to,
 		.timeout_us = timeout_us,
 		.retries = retries,
 	};
-	if (rpc_call_counted(c->o->rpc, &rc, call_reply_cb, call, &call->handle) != 0) {
+	if (rpc_call_counted(c->o->rpc, &rc, chord_call_reply_cb, call, &call->handle) != 0) {
 		free(call);
 		return NULL;
 	}
@@ -478,14 +478,14 @@ static struct chord_call *chord_send(struct chord *c, const struct ovl_node *to,
 	return call;
 }
 
-static struct chord_call *maint_send(struct chord *c, const struct ovl_node *to, uint8_t type,
+static struct chord_call *chord_maint_send(struct chord *c, const struct ovl_node *to, uint8_t type,
 				     const void *pl, size_t len, chord_call_done done,
 				     void *ctx)
 {
-	return chord_send(c, to, type, pl, len, maint_timeout(c), 2, true, done, ctx);
+	return chord_send(c, to, type, pl, len, chord_maint_timeout(c), 2, true, done, ctx);
 }
 
-static bool write_nodes(struct ddns_wbuf *w, const struct ovl_node *n, size_t cnt)
+static bool chord_write_nodes(struct ddns_wbuf *w, const struct ovl_node *n, size_t cnt)
 {
 	ddns_wbuf_u8(w, (uint8_t)cnt);
 	for (size_t i = 0; i < cnt; i++)
@@ -493,7 +493,7 @@ static bool write_nodes(struct ddns_wbuf *w, const struct ovl_node *n, size_t cn
 	return !w->err;
 }
 
-static size_t read_nodes(struct ddns_rbuf *r, struct ovl_node *out, size_t max)
+static size_t chord_read_nodes(struct ddns_rbuf *r, struct ovl_node *out, size_t max)
 {
 	size_t cnt = ddns_rbuf_u8(r), n = 0;
 	for (size_t i = 0; i < cnt && !r->err; i++) {
@@ -508,7 +508,7 @@ static size_t read_nodes(struct ddns_rbuf *r, struct ovl_node *out, size_t max)
 
 /* ---- lookups ---- */
 
-static void lookup_unlink(struct chord_lookup *l)
+static void chord_lookup_unlink(struct chord_lookup *l)
 {
 	struct chord *c = l->c;
 	if (l->prev)
@@ -520,7 +520,7 @@ static void lookup_unlink(struct chord_lookup *l)
 	l->prev = l->next = NULL;
 }
 
-static void lookup_free(struct chord_lookup *l)
+static void chord_lookup_free(struct chord_lookup *l)
 {
 	free(l->probe);
 	free(l->local_value);
@@ -529,10 +529,10 @@ static void lookup_free(struct chord_lookup *l)
 
 /* Report and free. The lookup is unlinked first so its callback may start
  * new lookups. */
-static void lookup_finish(struct chord_lookup *l, int status)
+static void chord_lookup_finish(struct chord_lookup *l, int status)
 {
 	struct chord *c = l->c;
-	lookup_unlink(l);
+	chord_lookup_unlink(l);
 	l->res.status = status;
 	if (l->internal) {
 		if (l->idone)
@@ -540,17 +540,17 @@ static void lookup_finish(struct chord_lookup *l, int status)
 	} else {
 		ovl_lookup_done(c->o, &l->res, l->cb, l->arg);
 	}
-	lookup_free(l);
+	chord_lookup_free(l);
 }
 
-static void lookup_defer_cb(void *arg)
+static void chord_lookup_defer_cb(void *arg)
 {
 	struct chord_lookup *l = arg;
 	l->defer = NULL;
-	lookup_finish(l, l->res.status);
+	chord_lookup_finish(l, l->res.status);
 }
 
-static int cand_cmp(uint8_t ta, const uint8_t *da, uint8_t tb, const uint8_t *db)
+static int chord_cand_cmp(uint8_t ta, const uint8_t *da, uint8_t tb, const uint8_t *db)
 {
 	if (ta != tb)
 		return ta < tb ? -1 : 1;
@@ -559,7 +559,7 @@ static int cand_cmp(uint8_t ta, const uint8_t *da, uint8_t tb, const uint8_t *db
 
 /* Keep the pool sorted by (tier, dist): the next node to ask is the first
  * untried entry. When full, entries already asked make room first. */
-static void pool_add(struct chord_lookup *l, const struct ovl_node *n, uint8_t tier)
+static void chord_pool_add(struct chord_lookup *l, const struct ovl_node *n, uint8_t tier)
 {
 	if (id_eq(n->id, l->c->o->self.id))
 		return;
@@ -592,7 +592,7 @@ static void pool_add(struct chord_lookup *l, const struct ovl_node *n, uint8_t t
 			}
 		if (victim == CHORD_POOL) {
 			victim = CHORD_POOL - 1;
-			if (cand_cmp(tier, d, l->pool[victim].tier, l->pool[victim].dist) >= 0)
+			if (chord_cand_cmp(tier, d, l->pool[victim].tier, l->pool[victim].dist) >= 0)
 				return;
 		}
 		memmove(&l->pool[victim], &l->pool[victim + 1],
@@ -601,7 +601,7 @@ static void pool_add(struct chord_lookup *l, const struct ovl_node *n, uint8_t t
 	}
 	size_t pos = l->npool;
 	for (size_t i = 0; i < l->npool; i++)
-		if (cand_cmp(tier, d, l->pool[i].tier, l->pool[i].dist) < 0) {
+		if (chord_cand_cmp(tier, d, l->pool[i].tier, l->pool[i].dist) < 0) {
 			pos = i;
 			break;
 		}
@@ -613,7 +613,7 @@ static void pool_add(struct chord_lookup *l, const struct ovl_node *n, uint8_t t
 	l->npool++;
 }
 
-static struct chord_cand *pool_find(struct chord_lookup *l, const uint8_t id[DDNS_ID_LEN])
+static struct chord_cand *chord_pool_find(struct chord_lookup *l, const uint8_t id[DDNS_ID_LEN])
 {
 	for (size_t i = 0; i < l->npool; i++)
 		if (id_eq(l->pool[i].n.id, id))
@@ -622,7 +622,7 @@ static struct chord_cand *pool_find(struct chord_lookup *l, const uint8_t id[DDN
 }
 
 /* Fill owner and replicas from a successor list whose head owns the key. */
-static void lookup_set_owner(struct chord_lookup *l, const struct ovl_node *list, size_t n)
+static void chord_lookup_set_owner(struct chord_lookup *l, const struct ovl_node *list, size_t n)
 {
 	l->res.owner = list[0];
 	l->res.nreplicas = 0;
@@ -637,38 +637,38 @@ static void lookup_set_owner(struct chord_lookup *l, const struct ovl_node *list
 }
 
 /* Answer from local state alone: true when self or successor[0] owns key. */
-static bool local_resolve(struct chord *c, struct chord_lookup *l)
+static bool chord_local_resolve(struct chord *c, struct chord_lookup *l)
 {
 	struct ovl_node list[CHORD_MAX_SUCC + 1];
 	size_t n;
-	if (!in_ring(c))
+	if (!chord_in_ring(c))
 		return false; /* still joining: we know nothing */
-	if (ovl_id_in_oc(l->key, c->o->self.id, succ0(c)->id)) {
-		n = done_list(c, list, CHORD_MAX_SUCC + 1);
+	if (ovl_id_in_oc(l->key, c->o->self.id, chord_succ0(c)->id)) {
+		n = chord_done_list(c, list, CHORD_MAX_SUCC + 1);
 		if (n == 0) {
 			list[0] = c->o->self;
 			n = 1;
 		}
-		lookup_set_owner(l, list, n);
+		chord_lookup_set_owner(l, list, n);
 		return true;
 	}
 	if (c->has_pred && ovl_id_in_oc(l->key, c->pred.id, c->o->self.id)) {
 		list[0] = c->o->self;
-		n = 1 + done_list(c, list + 1, CHORD_MAX_SUCC);
-		lookup_set_owner(l, list, n);
+		n = 1 + chord_done_list(c, list + 1, CHORD_MAX_SUCC);
+		chord_lookup_set_owner(l, list, n);
 		return true;
 	}
 	return false;
 }
 
-static void lookup_step(struct chord_lookup *l);
+static void chord_lookup_step(struct chord_lookup *l);
 
-static void lookup_reply(struct chord *c, struct chord_call *call, int status,
+static void chord_lookup_reply(struct chord *c, struct chord_call *call, int status,
 			 const struct rpc_msg *reply)
 {
 	struct chord_lookup *l = call->ctx;
 	l->inflight = NULL;
-	struct chord_cand *cand = pool_find(l, call->to.id);
+	struct chord_cand *cand = chord_pool_find(l, call->to.id);
 	/* Lookups are sequential: this request's retransmissions, exactly as
 	 * the RPC layer sent them, whatever became of it. */
 	l->res.retransmits += call->retransmits;
@@ -676,12 +676,12 @@ static void lookup_reply(struct chord *c, struct chord_call *call, int status,
 		l->res.timeouts++;
 		if (cand)
 			cand->state = CAND_FAILED;
-		forget(c, call->to.id);
-		lookup_step(l);
+		chord_forget(c, call->to.id);
+		chord_lookup_step(l);
 		return;
 	}
 	struct ovl_node from = call->to; /* the RPC layer matched the address */
-	learn(c, &from);
+	chord_learn(c, &from);
 	if (l->res.path_len < OVL_MAX_PATH)
 		l->res.path[l->res.path_len++] = from;
 
@@ -689,8 +689,8 @@ static void lookup_reply(struct chord *c, struct chord_call *call, int status,
 	ddns_rbuf_init(&r, reply->payload, reply->len);
 	uint8_t kind = ddns_rbuf_u8(&r);
 	struct ovl_node list[CHORD_MAX_SUCC], backup[CHORD_MAX_SUCC];
-	size_t n = read_nodes(&r, list, CHORD_MAX_SUCC);
-	size_t nb = read_nodes(&r, backup, CHORD_MAX_SUCC);
+	size_t n = chord_read_nodes(&r, list, CHORD_MAX_SUCC);
+	size_t nb = chord_read_nodes(&r, backup, CHORD_MAX_SUCC);
 	uint8_t has_value = ddns_rbuf_u8(&r);
 	const uint8_t *val = NULL;
 	uint32_t vlen = 0;
@@ -700,7 +700,7 @@ static void lookup_reply(struct chord *c, struct chord_call *call, int status,
 	}
 	if (r.err || kind > CHORD_ANS_DONE) {
 		log_debug("chord: malformed FIND reply");
-		lookup_step(l);
+		chord_lookup_step(l);
 		return;
 	}
 	bool done_ok = kind == CHORD_ANS_DONE && n > 0 &&
@@ -717,7 +717,7 @@ static void lookup_reply(struct chord *c, struct chord_call *call, int status,
 	}
 	if (has_value && l->want_value) {
 		if (done_ok) {
-			lookup_set_owner(l, list, n);
+			chord_lookup_set_owner(l, list, n);
 		} else {
 			l->res.owner = from;
 			l->res.replicas[0] = from;
@@ -727,12 +727,12 @@ static void lookup_reply(struct chord *c, struct chord_call *call, int status,
 		l->res.value_from = from;
 		l->res.value = val;
 		l->res.value_len = vlen;
-		lookup_finish(l, 0);
+		chord_lookup_finish(l, 0);
 		return;
 	}
 	if (done_ok) {
-		lookup_set_owner(l, list, n);
-		lookup_finish(l, 0);
+		chord_lookup_set_owner(l, list, n);
+		chord_lookup_finish(l, 0);
 		return;
 	}
 	if (kind == CHORD_ANS_NEXT) {
@@ -740,18 +740,18 @@ static void lookup_reply(struct chord *c, struct chord_call *call, int status,
 		 * step makes progress and no answer can send us backwards */
 		for (size_t i = 0; i < n; i++)
 			if (ovl_id_in_oo(list[i].id, from.id, l->key))
-				pool_add(l, &list[i], 0);
+				chord_pool_add(l, &list[i], 0);
 		for (size_t i = 0; i < nb; i++) {
 			if (ovl_id_in_oo(backup[i].id, from.id, l->key))
-				pool_add(l, &backup[i], 1);
+				chord_pool_add(l, &backup[i], 1);
 			else if (!id_eq(backup[i].id, from.id))
-				pool_add(l, &backup[i], 2);
+				chord_pool_add(l, &backup[i], 2);
 		}
 	}
-	lookup_step(l);
+	chord_lookup_step(l);
 }
 
-static void lookup_step(struct chord_lookup *l)
+static void chord_lookup_step(struct chord_lookup *l)
 {
 	struct chord *c = l->c;
 	for (;;) {
@@ -771,7 +771,7 @@ static void lookup_step(struct chord_lookup *l)
 			if (l->pool[i].state == CAND_NEW)
 				next = &l->pool[i];
 		if (!next || l->res.rpcs >= CHORD_MAX_QUERIES) {
-			lookup_finish(l, DDNS_ETIMEDOUT);
+			chord_lookup_finish(l, DDNS_ETIMEDOUT);
 			return;
 		}
 		next->state = CAND_ASKED;
@@ -787,7 +787,7 @@ static void lookup_step(struct chord_lookup *l)
 		if (!w.err)
 			call = chord_send(c, &next->n, CHORD_FIND, w.p, w.len,
 					  c->o->p.rpc_timeout_us, c->o->p.rpc_retries,
-					  l->internal, lookup_reply, l);
+					  l->internal, chord_lookup_reply, l);
 		ddns_wbuf_free(&w);
 		if (!call) {
 			next->state = CAND_FAILED;
@@ -800,7 +800,7 @@ static void lookup_step(struct chord_lookup *l)
 	}
 }
 
-static struct chord_lookup *lookup_new(struct chord *c, const uint8_t key[DDNS_ID_LEN],
+static struct chord_lookup *chord_lookup_new(struct chord *c, const uint8_t key[DDNS_ID_LEN],
 				       bool internal)
 {
 	struct chord_lookup *l = calloc(1, sizeof(*l));
@@ -821,27 +821,27 @@ static struct chord_lookup *lookup_new(struct chord *c, const uint8_t key[DDNS_I
 /* Seed the pool from local state (and the bootstrap node while joining)
  * and send the first request; or finish from the loop when local state
  * already answers. Returns 0 or -ENOMEM (the lookup is then gone). */
-static int lookup_start(struct chord_lookup *l, bool try_local)
+static int chord_lookup_start(struct chord_lookup *l, bool try_local)
 {
 	struct chord *c = l->c;
-	if (try_local && local_resolve(c, l)) {
+	if (try_local && chord_local_resolve(c, l)) {
 		l->res.status = 0;
 		goto defer;
 	}
 	struct ovl_node cands[CHORD_NEXT_CANDS * 2], backs[CHORD_MAX_SUCC];
-	size_t n = closest_preceding(c, l->key, cands, CHORD_NEXT_CANDS * 2);
-	size_t nb = backup_preceding(c, l->key, cands, n, backs, CHORD_MAX_SUCC);
+	size_t n = chord_closest_preceding(c, l->key, cands, CHORD_NEXT_CANDS * 2);
+	size_t nb = chord_backup_preceding(c, l->key, cands, n, backs, CHORD_MAX_SUCC);
 	for (size_t i = 0; i < n; i++)
-		pool_add(l, &cands[i], 0);
+		chord_pool_add(l, &cands[i], 0);
 	for (size_t i = 0; i < nb; i++)
-		pool_add(l, &backs[i], 1);
-	nb = beyond_key(c, l->key, backs, CHORD_BEYOND);
+		chord_pool_add(l, &backs[i], 1);
+	nb = chord_beyond_key(c, l->key, backs, CHORD_BEYOND);
 	for (size_t i = 0; i < nb; i++)
-		pool_add(l, &backs[i], 2);
-	if (c->has_boot && !in_ring(c)) {
+		chord_pool_add(l, &backs[i], 2);
+	if (c->has_boot && !chord_in_ring(c)) {
 		struct ovl_node b;
 		ovl_node_make(&b, &c->boot, 0);
-		pool_add(l, &b, 0);
+		chord_pool_add(l, &b, 0);
 	}
 	if (l->npool == 0 && c->nsucc == 0 && !c->has_boot) {
 		/* alone: we own everything */
@@ -851,13 +851,13 @@ static int lookup_start(struct chord_lookup *l, bool try_local)
 		l->res.status = 0;
 		goto defer;
 	}
-	lookup_step(l);
+	chord_lookup_step(l);
 	return 0;
 defer:
-	l->defer = tr_timer_add(c->o->tr, 0, 0, lookup_defer_cb, l);
+	l->defer = tr_timer_add(c->o->tr, 0, 0, chord_lookup_defer_cb, l);
 	if (!l->defer) {
-		lookup_unlink(l);
-		lookup_free(l);
+		chord_lookup_unlink(l);
+		chord_lookup_free(l);
 		return -ENOMEM;
 	}
 	return 0;
@@ -869,7 +869,7 @@ static int chord_lookup(struct ovl *o, const uint8_t key[DDNS_ID_LEN],
 	struct chord *c = o->impl;
 	if (c->dying)
 		return DDNS_ECANCELLED;
-	struct chord_lookup *l = lookup_new(c, key, false);
+	struct chord_lookup *l = chord_lookup_new(c, key, false);
 	if (!l)
 		return -ENOMEM;
 	l->cb = cb;
@@ -897,7 +897,7 @@ static int chord_lookup(struct ovl *o, const uint8_t key[DDNS_ID_LEN],
 				goto nomem;
 			if (len)
 				memcpy(l->local_value, val, len);
-			if (!local_resolve(c, l)) {
+			if (!chord_local_resolve(c, l)) {
 				l->res.owner = o->self;
 				l->res.replicas[0] = o->self;
 				l->res.nreplicas = 1;
@@ -907,22 +907,22 @@ static int chord_lookup(struct ovl *o, const uint8_t key[DDNS_ID_LEN],
 			l->res.value = l->local_value;
 			l->res.value_len = len;
 			l->res.status = 0;
-			l->defer = tr_timer_add(o->tr, 0, 0, lookup_defer_cb, l);
+			l->defer = tr_timer_add(o->tr, 0, 0, chord_lookup_defer_cb, l);
 			if (!l->defer)
 				goto nomem;
 			return 0;
 		}
 	}
-	return lookup_start(l, true);
+	return chord_lookup_start(l, true);
 nomem:
-	lookup_unlink(l);
-	lookup_free(l);
+	chord_lookup_unlink(l);
+	chord_lookup_free(l);
 	return -ENOMEM;
 }
 
 /* ---- request handlers (the serving side) ---- */
 
-static void serve_find(struct chord *c, const struct rpc_msg *req, const struct ovl_node *from)
+static void chord_serve_find(struct chord *c, const struct rpc_msg *req, const struct ovl_node *from)
 {
 	struct ddns_rbuf r;
 	ddns_rbuf_init(&r, req->payload, req->len);
@@ -938,14 +938,14 @@ static void serve_find(struct chord *c, const struct rpc_msg *req, const struct 
 	struct ovl_node list[CHORD_MAX_SUCC + 1], backs[CHORD_BACKUPS + CHORD_BEYOND];
 	size_t n, nb = 0;
 	uint8_t kind;
-	if (!in_ring(c)) {
+	if (!chord_in_ring(c)) {
 		/* joining (or cut off): we know no ring neighbour, and
 		 * claiming a range would mislead the asker; say nothing */
 		kind = CHORD_ANS_NEXT;
 		n = 0;
-	} else if (ovl_id_in_oc(key, c->o->self.id, succ0(c)->id)) {
+	} else if (ovl_id_in_oc(key, c->o->self.id, chord_succ0(c)->id)) {
 		kind = CHORD_ANS_DONE;
-		n = done_list(c, list, CHORD_MAX_SUCC + 1);
+		n = chord_done_list(c, list, CHORD_MAX_SUCC + 1);
 		if (n == 0) {
 			list[0] = c->o->self;
 			n = 1;
@@ -954,12 +954,12 @@ static void serve_find(struct chord *c, const struct rpc_msg *req, const struct 
 		/* asked as a last resort past the key: we own it */
 		kind = CHORD_ANS_DONE;
 		list[0] = c->o->self;
-		n = 1 + done_list(c, list + 1, CHORD_MAX_SUCC);
+		n = 1 + chord_done_list(c, list + 1, CHORD_MAX_SUCC);
 	} else {
 		kind = CHORD_ANS_NEXT;
-		n = closest_preceding(c, key, list, CHORD_NEXT_CANDS);
-		nb = backup_preceding(c, key, list, n, backs, CHORD_BACKUPS);
-		nb += beyond_key(c, key, backs + nb, CHORD_BEYOND);
+		n = chord_closest_preceding(c, key, list, CHORD_NEXT_CANDS);
+		nb = chord_backup_preceding(c, key, list, n, backs, CHORD_BACKUPS);
+		nb += chord_beyond_key(c, key, backs + nb, CHORD_BEYOND);
 	}
 	const uint8_t *val = NULL;
 	size_t vlen = 0;
@@ -968,8 +968,8 @@ static void serve_find(struct chord *c, const struct rpc_msg *req, const struct 
 	struct ddns_wbuf w;
 	ddns_wbuf_init(&w, RPC_MAX_PAYLOAD);
 	ddns_wbuf_u8(&w, kind);
-	write_nodes(&w, list, n);
-	write_nodes(&w, backs, nb);
+	chord_write_nodes(&w, list, n);
+	chord_write_nodes(&w, backs, nb);
 	ddns_wbuf_u8(&w, has_value ? 1 : 0);
 	if (has_value) {
 		ddns_wbuf_u32(&w, (uint32_t)vlen);
@@ -978,13 +978,13 @@ static void serve_find(struct chord *c, const struct rpc_msg *req, const struct 
 	if (!w.err && rpc_reply(c->o->rpc, req, CHORD_FIND_R, w.p, w.len) == 0)
 		c->o->stats.requests_served++;
 	ddns_wbuf_free(&w);
-	learn(c, from);
+	chord_learn(c, from);
 }
 
 /* STAB is Chord's notify (the sender believes it is our predecessor) and
  * get-predecessor in one: the reply carries our predecessor after the
  * notify was taken into account, and our successor list. */
-static void serve_stab(struct chord *c, const struct rpc_msg *req, const struct ovl_node *from)
+static void chord_serve_stab(struct chord *c, const struct rpc_msg *req, const struct ovl_node *from)
 {
 	if (!c->has_pred || ovl_id_in_oo(from->id, c->pred.id, c->o->self.id)) {
 		if (!c->has_pred || !id_eq(c->pred.id, from->id)) {
@@ -993,21 +993,21 @@ static void serve_stab(struct chord *c, const struct rpc_msg *req, const struct 
 			ovl_notify_change(c->o);
 		}
 	}
-	learn(c, from);
+	chord_learn(c, from);
 	struct ddns_wbuf w;
 	ddns_wbuf_init(&w, RPC_MAX_PAYLOAD);
 	ddns_wbuf_u8(&w, c->has_pred ? 1 : 0);
 	if (c->has_pred)
 		ovl_node_write(&w, &c->pred);
-	write_nodes(&w, c->succ, c->nsucc);
+	chord_write_nodes(&w, c->succ, c->nsucc);
 	if (!w.err && rpc_reply(c->o->rpc, req, CHORD_STAB_R, w.p, w.len) == 0)
 		c->o->stats.requests_served++;
 	ddns_wbuf_free(&w);
 }
 
-static void stabilize_start(struct chord *c, unsigned chain);
+static void chord_stabilize_start(struct chord *c, unsigned chain);
 
-static void serve_leave(struct chord *c, const struct rpc_msg *req, const struct ovl_node *from)
+static void chord_serve_leave(struct chord *c, const struct rpc_msg *req, const struct ovl_node *from)
 {
 	struct ddns_rbuf r;
 	ddns_rbuf_init(&r, req->payload, req->len);
@@ -1021,7 +1021,7 @@ static void serve_leave(struct chord *c, const struct rpc_msg *req, const struct
 		if (has_pred)
 			ovl_node_read(&r, &pred);
 	} else {
-		n = read_nodes(&r, list, CHORD_MAX_SUCC);
+		n = chord_read_nodes(&r, list, CHORD_MAX_SUCC);
 	}
 	if (r.err || role > CHORD_LEAVE_TO_PRED) {
 		log_debug("chord: malformed LEAVE");
@@ -1031,7 +1031,7 @@ static void serve_leave(struct chord *c, const struct rpc_msg *req, const struct
 		c->o->stats.requests_served++;
 	bool was_pred = c->has_pred && id_eq(c->pred.id, from->id);
 	bool was_succ = c->nsucc && id_eq(c->succ[0].id, from->id);
-	forget(c, from->id);
+	chord_forget(c, from->id);
 	if (role == CHORD_LEAVE_TO_SUCC && was_pred && has_pred &&
 	    !id_eq(pred.id, c->o->self.id) && !id_eq(pred.id, from->id)) {
 		/* the leaver's predecessor is ours now; it will notify us */
@@ -1043,11 +1043,11 @@ static void serve_leave(struct chord *c, const struct rpc_msg *req, const struct
 		bool changed = false;
 		for (size_t i = 0; i < n; i++)
 			if (!id_eq(list[i].id, from->id))
-				changed |= succ_insert(c, &list[i]);
+				changed |= chord_succ_insert(c, &list[i]);
 		if (changed)
 			ovl_notify_change(c->o);
 		if (!c->stab_busy && c->started && !c->left)
-			stabilize_start(c, 0);
+			chord_stabilize_start(c, 0);
 	}
 }
 
@@ -1066,18 +1066,18 @@ static void chord_request(void *arg, const struct rpc_msg *req)
 	}
 	switch (req->type) {
 	case CHORD_FIND:
-		serve_find(c, req, &from);
+		chord_serve_find(c, req, &from);
 		break;
 	case CHORD_STAB:
-		serve_stab(c, req, &from);
+		chord_serve_stab(c, req, &from);
 		break;
 	case CHORD_PING:
 		if (rpc_reply(c->o->rpc, req, CHORD_PING_R, NULL, 0) == 0)
 			c->o->stats.requests_served++;
-		learn(c, &from);
+		chord_learn(c, &from);
 		break;
 	case CHORD_LEAVE:
-		serve_leave(c, req, &from);
+		chord_serve_leave(c, req, &from);
 		break;
 	default:
 		log_debug("chord: unknown request type %u", req->type);
@@ -1087,7 +1087,7 @@ static void chord_request(void *arg, const struct rpc_msg *req)
 
 /* ---- maintenance ---- */
 
-static void stab_reply(struct chord *c, struct chord_call *call, int status,
+static void chord_stab_reply(struct chord *c, struct chord_call *call, int status,
 		       const struct rpc_msg *reply)
 {
 	c->stab_busy = false;
@@ -1095,9 +1095,9 @@ static void stab_reply(struct chord *c, struct chord_call *call, int status,
 		return;
 	if (status != 0 || !reply || reply->type != CHORD_STAB_R) {
 		/* successor dead: drop it and stabilise with the next at once */
-		forget(c, call->to.id);
+		chord_forget(c, call->to.id);
 		if (c->nsucc && call->chain < CHORD_STAB_CHAIN)
-			stabilize_start(c, call->chain + 1);
+			chord_stabilize_start(c, call->chain + 1);
 		return;
 	}
 	struct ovl_node from = call->to; /* the RPC layer matched the address */
@@ -1108,7 +1108,7 @@ static void stab_reply(struct chord *c, struct chord_call *call, int status,
 	if (has_x)
 		ovl_node_read(&r, &x);
 	struct ovl_node list[CHORD_MAX_SUCC];
-	size_t n = read_nodes(&r, list, CHORD_MAX_SUCC);
+	size_t n = chord_read_nodes(&r, list, CHORD_MAX_SUCC);
 	if (r.err) {
 		log_debug("chord: malformed STAB reply");
 		return;
@@ -1138,31 +1138,31 @@ static void stab_reply(struct chord *c, struct chord_call *call, int status,
 	/* live nodes learnt while the request was out may sit before it */
 	for (size_t i = 0; i < nold; i++)
 		if (ovl_id_in_oo(old[i].id, c->o->self.id, from.id))
-			succ_insert(c, &old[i]);
-	learn(c, &from);
+			chord_succ_insert(c, &old[i]);
+	chord_learn(c, &from);
 	bool moved = false;
 	if (has_x && ovl_id_in_oo(x.id, c->o->self.id, from.id)) {
 		/* a node joined between us and our successor */
-		moved = succ_insert(c, &x);
+		moved = chord_succ_insert(c, &x);
 	}
-	if (!succ_list_eq(old, nold, c->succ, c->nsucc))
+	if (!chord_succ_list_eq(old, nold, c->succ, c->nsucc))
 		ovl_notify_change(c->o);
 	if (moved && call->chain < CHORD_STAB_CHAIN)
-		stabilize_start(c, call->chain + 1);
+		chord_stabilize_start(c, call->chain + 1);
 }
 
-static void stabilize_start(struct chord *c, unsigned chain)
+static void chord_stabilize_start(struct chord *c, unsigned chain)
 {
 	if (c->nsucc == 0)
 		return;
-	struct chord_call *call = maint_send(c, &c->succ[0], CHORD_STAB, NULL, 0, stab_reply, NULL);
+	struct chord_call *call = chord_maint_send(c, &c->succ[0], CHORD_STAB, NULL, 0, chord_stab_reply, NULL);
 	if (call) {
 		call->chain = chain;
 		c->stab_busy = true;
 	}
 }
 
-static void ping_reply(struct chord *c, struct chord_call *call, int status,
+static void chord_ping_reply(struct chord *c, struct chord_call *call, int status,
 		       const struct rpc_msg *reply)
 {
 	c->ping_busy = false;
@@ -1171,13 +1171,13 @@ static void ping_reply(struct chord *c, struct chord_call *call, int status,
 			c->has_pred = false;
 			ovl_notify_change(c->o);
 		}
-		forget(c, call->to.id);
+		chord_forget(c, call->to.id);
 	}
 }
 
-static void join_start(struct chord *c);
+static void chord_join_start(struct chord *c);
 
-static void stab_tick(void *arg)
+static void chord_stab_tick(void *arg)
 {
 	struct chord *c = arg;
 	c->stab_timer = NULL;
@@ -1186,21 +1186,21 @@ static void stab_tick(void *arg)
 	if (c->nsucc == 0 && c->has_pred && c->joined) {
 		/* two-node ring bootstrap: our predecessor is our successor
 		 * (not for a joiner: its predecessor may be another joiner) */
-		succ_insert(c, &c->pred);
+		chord_succ_insert(c, &c->pred);
 		ovl_notify_change(c->o);
 	}
-	if (c->has_boot && !in_ring(c) && !c->joining)
-		join_start(c);
+	if (c->has_boot && !chord_in_ring(c) && !c->joining)
+		chord_join_start(c);
 	if (!c->stab_busy)
-		stabilize_start(c, 0);
+		chord_stabilize_start(c, 0);
 	if (c->has_pred && !c->ping_busy) {
-		if (maint_send(c, &c->pred, CHORD_PING, NULL, 0, ping_reply, NULL))
+		if (chord_maint_send(c, &c->pred, CHORD_PING, NULL, 0, chord_ping_reply, NULL))
 			c->ping_busy = true;
 	}
-	c->stab_timer = tr_timer_add(c->o->tr, jitter(c, c->o->p.stabilize_us), 0, stab_tick, c);
+	c->stab_timer = tr_timer_add(c->o->tr, chord_jitter(c, c->o->p.stabilize_us), 0, chord_stab_tick, c);
 }
 
-static void fix_done(struct chord *c, struct chord_lookup *l, const struct ovl_lookup_result *res)
+static void chord_fix_done(struct chord *c, struct chord_lookup *l, const struct ovl_lookup_result *res)
 {
 	c->fix_busy = false;
 	unsigned i = l->finger;
@@ -1214,21 +1214,21 @@ static void fix_done(struct chord *c, struct chord_lookup *l, const struct ovl_l
 		return;
 	}
 	uint8_t d[DDNS_ID_LEN];
-	dist_from_self(c, res->owner.id, d);
-	int top = id_msb(d);
+	chord_dist_from_self(c, res->owner.id, d);
+	int top = chord_id_msb(d);
 	unsigned j = i;
 	/* every finger whose start lies in (self, owner] has this owner */
 	for (; j < CHORD_FINGERS && (int)j <= top; j++)
-		set_finger(c, j, &res->owner);
+		chord_set_finger(c, j, &res->owner);
 	if (j == i) {
 		/* owner precedes the start (stale answer): keep it once */
-		set_finger(c, i, &res->owner);
+		chord_set_finger(c, i, &res->owner);
 		j = i + 1;
 	}
 	c->next_finger = j % CHORD_FINGERS;
 }
 
-static void fix_tick(void *arg)
+static void chord_fix_tick(void *arg)
 {
 	struct chord *c = arg;
 	c->fix_timer = NULL;
@@ -1236,75 +1236,75 @@ static void fix_tick(void *arg)
 		return;
 	if (!c->fix_busy && c->nsucc > 0) {
 		uint8_t d[DDNS_ID_LEN];
-		dist_from_self(c, c->succ[0].id, d);
-		int top = id_msb(d);
+		chord_dist_from_self(c, c->succ[0].id, d);
+		int top = chord_id_msb(d);
 		unsigned i = c->next_finger;
 		/* fingers whose start is in (self, successor] are the successor */
 		if ((int)i <= top) {
 			for (; (int)i <= top && i < CHORD_FINGERS; i++)
-				set_finger(c, i, &c->succ[0]);
+				chord_set_finger(c, i, &c->succ[0]);
 		}
 		c->next_finger = i % CHORD_FINGERS;
 		if (i < CHORD_FINGERS) {
 			uint8_t start[DDNS_ID_LEN];
 			ovl_id_add_pow2(c->o->self.id, i, start);
-			struct chord_lookup *l = lookup_new(c, start, true);
+			struct chord_lookup *l = chord_lookup_new(c, start, true);
 			if (l) {
-				l->idone = fix_done;
+				l->idone = chord_fix_done;
 				l->finger = i;
 				l->nrep = 1;
 				c->fix_busy = true;
-				if (lookup_start(l, true) != 0)
+				if (chord_lookup_start(l, true) != 0)
 					c->fix_busy = false;
 			}
 		}
 	}
-	c->fix_timer = tr_timer_add(c->o->tr, jitter(c, c->o->p.fix_fingers_us), 0, fix_tick, c);
+	c->fix_timer = tr_timer_add(c->o->tr, chord_jitter(c, c->o->p.fix_fingers_us), 0, chord_fix_tick, c);
 }
 
-static void join_done(struct chord *c, struct chord_lookup *l, const struct ovl_lookup_result *res)
+static void chord_join_done(struct chord *c, struct chord_lookup *l, const struct ovl_lookup_result *res)
 {
 	c->joining = false;
 	if (res->status != 0 || c->left || c->dying)
 		return; /* retried from the next stabilize tick */
 	bool changed = false, found = false;
 	for (size_t i = 0; i < res->nreplicas; i++) {
-		changed |= succ_insert(c, &res->replicas[i]);
+		changed |= chord_succ_insert(c, &res->replicas[i]);
 		found |= !id_eq(res->replicas[i].id, c->o->self.id);
 	}
 	for (size_t i = 0; i < res->path_len; i++)
-		learn(c, &res->path[i]);
-	/* only ring members answer DONE (in_ring), so the successors the
+		chord_learn(c, &res->path[i]);
+	/* only ring members answer DONE (chord_in_ring), so the successors the
 	 * lookup found are ring nodes: from now on we answer for our range */
 	if (found && c->nsucc > 0)
 		c->joined = true;
 	if (changed)
 		ovl_notify_change(c->o);
 	if (!c->stab_busy)
-		stabilize_start(c, 0);
+		chord_stabilize_start(c, 0);
 }
 
-static void join_start(struct chord *c)
+static void chord_join_start(struct chord *c)
 {
-	struct chord_lookup *l = lookup_new(c, c->o->self.id, true);
+	struct chord_lookup *l = chord_lookup_new(c, c->o->self.id, true);
 	if (!l)
 		return;
-	l->idone = join_done;
+	l->idone = chord_join_done;
 	l->nrep = c->succ_max < OVL_MAX_REPLICAS ? c->succ_max : OVL_MAX_REPLICAS;
 	c->joining = true;
-	if (lookup_start(l, false) != 0)
+	if (chord_lookup_start(l, false) != 0)
 		c->joining = false;
 }
 
-static void start_timers(struct chord *c)
+static void chord_start_timers(struct chord *c)
 {
 	struct ovl *o = c->o;
 	if (!c->stab_timer)
 		c->stab_timer = tr_timer_add(o->tr, tr_random_below(o->tr, o->p.stabilize_us + 1),
-					     0, stab_tick, c);
+					     0, chord_stab_tick, c);
 	if (!c->fix_timer)
 		c->fix_timer = tr_timer_add(o->tr, tr_random_below(o->tr, o->p.fix_fingers_us + 1),
-					    0, fix_tick, c);
+					    0, chord_fix_tick, c);
 }
 
 /* ---- ops ---- */
@@ -1353,7 +1353,7 @@ static void chord_destroy(struct ovl *o)
 		l->res.value_found = false;
 		l->res.value = NULL;
 		l->res.value_len = 0;
-		lookup_finish(l, DDNS_ECANCELLED);
+		chord_lookup_finish(l, DDNS_ECANCELLED);
 	}
 	free(c);
 	o->impl = NULL;
@@ -1371,15 +1371,15 @@ static int chord_join(struct ovl *o, const struct tr_addr *bootstrap)
 		c->has_boot = true;
 		c->boot = *bootstrap;
 		c->joined = false;
-		join_start(c);
+		chord_join_start(c);
 	}
-	start_timers(c);
+	chord_start_timers(c);
 	if (!c->stab_timer || !c->fix_timer)
 		return -ENOMEM;
 	return 0;
 }
 
-static void leave_reply(struct chord *c, struct chord_call *call, int status,
+static void chord_leave_reply(struct chord *c, struct chord_call *call, int status,
 			const struct rpc_msg *reply)
 {
 }
@@ -1397,15 +1397,15 @@ static void chord_leave(struct ovl *o)
 		if (c->has_pred)
 			ovl_node_write(&w, &c->pred);
 		if (!w.err)
-			(void)maint_send(c, &c->succ[0], CHORD_LEAVE, w.p, w.len, leave_reply, NULL);
+			(void)chord_maint_send(c, &c->succ[0], CHORD_LEAVE, w.p, w.len, chord_leave_reply, NULL);
 		ddns_wbuf_free(&w);
 	}
 	if (c->has_pred && !(c->nsucc && id_eq(c->pred.id, c->succ[0].id))) {
 		ddns_wbuf_init(&w, RPC_MAX_PAYLOAD);
 		ddns_wbuf_u8(&w, CHORD_LEAVE_TO_PRED);
-		write_nodes(&w, c->succ, c->nsucc);
+		chord_write_nodes(&w, c->succ, c->nsucc);
 		if (!w.err)
-			(void)maint_send(c, &c->pred, CHORD_LEAVE, w.p, w.len, leave_reply, NULL);
+			(void)chord_maint_send(c, &c->pred, CHORD_LEAVE, w.p, w.len, chord_leave_reply, NULL);
 		ddns_wbuf_free(&w);
 	}
 	c->left = true;
@@ -1417,13 +1417,13 @@ static void chord_leave(struct ovl *o)
 static bool chord_responsible(struct ovl *o, const uint8_t key[DDNS_ID_LEN])
 {
 	struct chord *c = o->impl;
-	if (!in_ring(c))
+	if (!chord_in_ring(c))
 		return false; /* a joiner owns nothing yet */
 	if (c->has_pred)
 		return ovl_id_in_oc(key, c->pred.id, o->self.id);
 	/* no predecessor known: the closest known node before us stands in */
 	struct ovl_node x[1];
-	if (closest_preceding(c, o->self.id, x, 1) == 0)
+	if (chord_closest_preceding(c, o->self.id, x, 1) == 0)
 		return !c->has_boot; /* alone owns everything; a joiner owns nothing yet */
 	return ovl_id_in_oc(key, x[0].id, o->self.id);
 }
@@ -1441,7 +1441,7 @@ static size_t chord_replica_set(struct ovl *o, const uint8_t key[DDNS_ID_LEN],
 	return n;
 }
 
-static size_t add_unique(struct ovl_node *out, size_t n, size_t max, const struct ovl_node *x)
+static size_t chord_add_unique(struct ovl_node *out, size_t n, size_t max, const struct ovl_node *x)
 {
 	if (n >= max)
 		return n;
@@ -1457,12 +1457,12 @@ static size_t chord_routing_nodes(struct ovl *o, struct ovl_node *out, size_t ma
 	struct chord *c = o->impl;
 	size_t n = 0;
 	if (c->has_pred)
-		n = add_unique(out, n, max, &c->pred);
+		n = chord_add_unique(out, n, max, &c->pred);
 	for (size_t i = 0; i < c->nsucc; i++)
-		n = add_unique(out, n, max, &c->succ[i]);
+		n = chord_add_unique(out, n, max, &c->succ[i]);
 	for (unsigned i = 0; i < CHORD_FINGERS; i++)
 		if (c->finger_ok[i])
-			n = add_unique(out, n, max, &c->finger[i]);
+			n = chord_add_unique(out, n, max, &c->finger[i]);
 	return n;
 }
 

@@ -983,68 +983,88 @@ static void kad_lk_spread(struct kad_lookup *lk, size_t best, unsigned round)
 		kad_lk_send(lk, &lk->c[first], round);
 }
 
+/* Exhaustive and range lookups: the window is the k closest live
+ * candidates; with LK_RANGE it ends at (and includes) the first one outside
+ * the bucket's range, whose answer would reveal any in-range node it knows.
+ * Finishes the lookup when the whole window has answered (true), otherwise
+ * asks the window's unasked candidates. */
+static bool kad_lk_step_window(struct kad_lookup *lk, unsigned round)
+{
+	struct kad *k = lk->kad;
+	unsigned live = 0, window = kad_lk_window(lk);
+	bool all_answered = true;
+	size_t end = 0;
+	for (size_t i = 0; i < lk->nc && live < window; i++) {
+		end = i + 1;
+		if (lk->c[i].st == CS_FAILED)
+			continue;
+		live++;
+		if (lk->c[i].st != CS_ANSWERED)
+			all_answered = false;
+		if ((lk->flags & LK_RANGE) &&
+		    ovl_id_common_digits(lk->c[i].n.id, lk->key) < lk->range_digits)
+			break;
+	}
+	if (all_answered) {
+		kad_lk_finish(lk, live ? 0 : DDNS_ETIMEDOUT);
+		return true;
+	}
+	for (size_t i = 0; i < end && lk->inflight < k->alpha; i++)
+		if (lk->c[i].st == CS_NEW)
+			kad_lk_send(lk, &lk->c[i], round);
+	return false;
+}
+
+/* User lookups: finished once the closest candidate that has not failed
+ * has answered (true); otherwise ask the alpha closest live unasked ones
+ * closer than the closest answer (or one spread pick). */
+static bool kad_lk_step_fast(struct kad_lookup *lk, unsigned round)
+{
+	struct kad *k = lk->kad;
+	size_t best = 0;
+	while (best < lk->nc && lk->c[best].st == CS_FAILED)
+		best++;
+	if (best < lk->nc && lk->c[best].st == CS_ANSWERED) {
+		kad_lk_finish(lk, 0);
+		return true;
+	}
+	if (lk->spread) {
+		kad_lk_spread(lk, best, round);
+		return false;
+	}
+	unsigned live = 0;
+	for (size_t i = best; i < lk->nc && lk->inflight < k->alpha; i++) {
+		if (lk->c[i].st == CS_FAILED)
+			continue;
+		if (lk->c[i].st == CS_ANSWERED || ++live > k->alpha)
+			break;
+		if (lk->c[i].st == CS_NEW)
+			kad_lk_send(lk, &lk->c[i], round);
+	}
+	return false;
+}
+
+/* Nothing in flight and nothing left worth asking: if every request failed
+ * and the table holds no live contact, there is no live path; otherwise
+ * the best surviving candidate stands. */
+static void kad_lk_settle(struct kad_lookup *lk)
+{
+	bool isolated = lk->rpcs > 0 && lk->answered == 0 && !kad_has_live(lk->kad);
+	size_t best = 0;
+	while (best < lk->nc && lk->c[best].st == CS_FAILED)
+		best++;
+	kad_lk_finish(lk, isolated || best == lk->nc ? DDNS_ETIMEDOUT : 0);
+}
+
 /* Decide: finish, or send requests of the given round. */
 static void kad_lk_step(struct kad_lookup *lk, unsigned round)
 {
-	struct kad *k = lk->kad;
 	if (lk->done)
 		return;
-	if (lk->flags & (LK_EXHAUSTIVE | LK_RANGE)) {
-		/* The window: the k closest live candidates; with LK_RANGE it
-		 * ends at (and includes) the first one outside the bucket's
-		 * range, whose answer would reveal any in-range node it knows.
-		 * Done when the whole window has answered. */
-		unsigned live = 0, window = kad_lk_window(lk);
-		bool all_answered = true;
-		size_t end = 0;
-		for (size_t i = 0; i < lk->nc && live < window; i++) {
-			end = i + 1;
-			if (lk->c[i].st == CS_FAILED)
-				continue;
-			live++;
-			if (lk->c[i].st != CS_ANSWERED)
-				all_answered = false;
-			if ((lk->flags & LK_RANGE) &&
-			    ovl_id_common_digits(lk->c[i].n.id, lk->key) < lk->range_digits)
-				break;
-		}
-		if (all_answered) {
-			kad_lk_finish(lk, live ? 0 : DDNS_ETIMEDOUT);
-			return;
-		}
-		for (size_t i = 0; i < end && lk->inflight < k->alpha; i++)
-			if (lk->c[i].st == CS_NEW)
-				kad_lk_send(lk, &lk->c[i], round);
-	} else {
-		size_t best = 0;
-		while (best < lk->nc && lk->c[best].st == CS_FAILED)
-			best++;
-		if (best < lk->nc && lk->c[best].st == CS_ANSWERED) {
-			kad_lk_finish(lk, 0);
-			return;
-		}
-		if (lk->spread)
-			kad_lk_spread(lk, best, round);
-		unsigned live = 0;
-		for (size_t i = best; !lk->spread && i < lk->nc && lk->inflight < k->alpha; i++) {
-			if (lk->c[i].st == CS_FAILED)
-				continue;
-			if (lk->c[i].st == CS_ANSWERED || ++live > k->alpha)
-				break;
-			if (lk->c[i].st == CS_NEW)
-				kad_lk_send(lk, &lk->c[i], round);
-		}
-	}
-	if (lk->inflight == 0) {
-		/* Nothing in flight and nothing left worth asking. If every
-		 * request failed and the table holds no live contact, there is
-		 * no live path; otherwise the best surviving candidate stands. */
-		bool isolated = lk->rpcs > 0 && lk->answered == 0 && !kad_has_live(k);
-		size_t best = 0;
-		while (best < lk->nc && lk->c[best].st == CS_FAILED)
-			best++;
-		kad_lk_finish(lk, isolated || best == lk->nc ? DDNS_ETIMEDOUT : 0);
-	}
+	bool finished = (lk->flags & (LK_EXHAUSTIVE | LK_RANGE)) ? kad_lk_step_window(lk, round)
+								 : kad_lk_step_fast(lk, round);
+	if (!finished && lk->inflight == 0)
+		kad_lk_settle(lk);
 }
 
 /* Parse an answer to FIND_NODE / FIND_VALUE. Returns false if malformed. */
@@ -1086,45 +1106,58 @@ static bool kad_lk_absorb(struct kad_lookup *lk, const struct rpc_msg *m)
 	return ddns_rbuf_left(&r) == 0;
 }
 
+/* A request went unanswered after every retransmission. */
+static void kad_req_failed(struct kad_lookup *lk, const struct ovl_node *to, unsigned round)
+{
+	int ci = kad_cand_find(lk, to->id);
+	lk->timeouts++;
+	if (ci >= 0)
+		lk->c[ci].st = CS_FAILED;
+	kad_contact_failed(lk->kad, to);
+	kad_lk_step(lk, round + 1);
+}
+
+/* A request was answered: learn the node, take its references or value. */
+static void kad_req_answered(struct kad_lookup *lk, const struct ovl_node *from, unsigned round,
+			     const struct rpc_msg *reply)
+{
+	int ci = kad_cand_find(lk, from->id);
+	lk->answered++;
+	if (lk->path_len < OVL_MAX_PATH)
+		lk->path[lk->path_len++] = *from;
+	if (ci >= 0)
+		lk->c[ci].st = CS_ANSWERED;
+	kad_learn(lk->kad, from, reply->rtt_us ? reply->rtt_us : 1);
+	/* A malformed answer still proves the node alive; it just teaches
+	 * us nothing (input from the network is never an assertion). */
+	(void)kad_lk_absorb(lk, reply);
+	if (lk->value_found) {
+		lk->value_from = *from;
+		kad_lk_finish(lk, 0);
+		return;
+	}
+	kad_lk_step(lk, round + 1);
+}
+
+/* The RPC layer's outcome of a lookup request: count it, forget the
+ * request, then the answer or the failure moves the lookup on. */
 static void kad_req_done(void *arg, const struct rpc_outcome *out)
 {
 	struct kad_req *rq = arg;
 	struct kad_lookup *lk = rq->lk;
-	struct kad *k = lk->kad;
-	const struct rpc_msg *reply = out->reply;
-	lk->retransmits += out->retransmits;
 	unsigned round = rq->round;
 	struct ovl_node to = rq->to;
+	lk->retransmits += out->retransmits;
 	lk->stalled -= rq->stalled;
 	kad_req_unlink(lk, rq);
 	free(rq);
 	lk->inflight--;
 	if (round > lk->hops)
 		lk->hops = round;
-	int ci = kad_cand_find(lk, to.id);
-	if (out->status != 0 || !reply) {
-		lk->timeouts++;
-		if (ci >= 0)
-			lk->c[ci].st = CS_FAILED;
-		kad_contact_failed(k, &to);
-		kad_lk_step(lk, round + 1);
-		return;
-	}
-	lk->answered++;
-	if (lk->path_len < OVL_MAX_PATH)
-		lk->path[lk->path_len++] = to;
-	if (ci >= 0)
-		lk->c[ci].st = CS_ANSWERED;
-	kad_learn(k, &to, reply->rtt_us ? reply->rtt_us : 1);
-	/* A malformed answer still proves the node alive; it just teaches
-	 * us nothing (input from the network is never an assertion). */
-	(void)kad_lk_absorb(lk, reply);
-	if (lk->value_found) {
-		lk->value_from = to;
-		kad_lk_finish(lk, 0);
-		return;
-	}
-	kad_lk_step(lk, round + 1);
+	if (out->status != 0 || !out->reply)
+		kad_req_failed(lk, &to, round);
+	else
+		kad_req_answered(lk, &to, round, out->reply);
 }
 
 static void kad_touch_range(struct kad *k, const uint8_t key[DDNS_ID_LEN])

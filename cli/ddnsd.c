@@ -22,7 +22,7 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: ddnsd --listen ADDR:PORT [--overlay kad16|chord ...] [--join ADDR:PORT]\n"
+		"usage: ddnsd --listen ADDR:PORT [--overlay kad16|chord ...] [--join ADDR:PORT ...]\n"
 		"             [--dns ADDR:PORT] [--trust-anchor FILE] [--data-dir DIR]\n"
 		"             [--replicas N] [--vnodes N] [--gateway-mode default|compare]\n"
 		"             [--metrics ADDR:PORT] [--config FILE] [--log-level LEVEL]\n"
@@ -39,7 +39,8 @@ static void usage(FILE *f)
 		"  --overlay NAME          kad16 or chord; repeat to run both on the same\n"
 		"                          port (default: kad16). A put goes into each.\n"
 		"  --join ADDR:PORT        bootstrap through this node (omit for the first\n"
-		"                          node of a new network)\n"
+		"                          node of a new network); repeat, up to 8 peers:\n"
+		"                          the node joins through the first that answers\n"
 		"  --dns ADDR:PORT         run the DNS gateway there, UDP and TCP\n"
 		"                          (default: no gateway)\n"
 		"  --trust-anchor FILE     DS or DNSKEY records in master-file syntax (the\n"
@@ -177,6 +178,7 @@ int main(int argc, char **argv)
 	opterr = 0;
 	optind = 1;
 	cfg.overlays_from_args = true;
+	cfg.joins_from_args = true;
 	while ((c = getopt_long(argc, argv, ":h", long_opts, &idx)) != -1) {
 		if (c == '?') {
 			if (optopt)

@@ -50,13 +50,20 @@ static void clear_overlays(struct node_config *c)
 	c->noverlays = 0;
 }
 
+static void clear_joins(struct node_config *c)
+{
+	for (size_t i = 0; i < c->njoin; i++)
+		free(c->join[i]);
+	c->njoin = 0;
+}
+
 void node_config_free(struct node_config *c)
 {
 	if (!c)
 		return;
 	clear_overlays(c);
+	clear_joins(c);
 	free(c->listen);
-	free(c->join);
 	free(c->dns);
 	free(c->trust_anchor);
 	free(c->data_dir);
@@ -132,8 +139,23 @@ int node_config_set(struct node_config *c, const char *name, const char *value, 
 		if ((rc = check_addr(name, value, true, err, errlen)) == 0)
 			rc = set_str(&c->listen, value);
 	} else if (strcmp(name, "join") == 0) {
-		if ((rc = check_addr(name, value, false, err, errlen)) == 0)
-			rc = set_str(&c->join, value);
+		if ((rc = check_addr(name, value, false, err, errlen)) != 0)
+			return rc;
+		if (c->joins_from_args) {
+			/* The first --join on the command line replaces the
+			 * configuration file's peers. */
+			clear_joins(c);
+			c->joins_from_args = false;
+		}
+		for (size_t i = 0; i < c->njoin; i++)
+			if (strcmp(c->join[i], value) == 0)
+				return bad(err, errlen, "--join %s given twice", value);
+		if (c->njoin >= NODE_MAX_JOIN)
+			return bad(err, errlen, "--join: at most %d bootstrap peers", NODE_MAX_JOIN);
+		c->join[c->njoin] = strdup(value);
+		if (!c->join[c->njoin])
+			return -ENOMEM;
+		c->njoin++;
 	} else if (strcmp(name, "dns") == 0) {
 		if ((rc = check_addr(name, value, true, err, errlen)) == 0)
 			rc = set_str(&c->dns, value);
@@ -253,8 +275,9 @@ int node_config_check(const struct node_config *c, char *err, size_t errlen)
 {
 	if (!c->listen)
 		return bad(err, errlen, "--listen ADDR:PORT is required");
-	if (c->join && strcmp(c->join, c->listen) == 0)
-		return bad(err, errlen, "--join names this node's own address");
+	for (size_t i = 0; i < c->njoin; i++)
+		if (strcmp(c->join[i], c->listen) == 0)
+			return bad(err, errlen, "--join names this node's own address");
 	return 0;
 }
 
@@ -294,6 +317,17 @@ struct node {
 	bool leaving;
 	bool closing;
 	bool client_registered;
+	/* Bootstrap: the --join peers, and the status probes sent to them
+	 * when there are several (the first answer picks the peer). */
+	struct tr_addr boot[NODE_MAX_JOIN];
+	size_t nboot;
+	struct node_probe {
+		struct node *n;
+		size_t idx;
+		uint64_t handle;
+		bool pending;
+	} probe[NODE_MAX_JOIN];
+	bool joined;
 };
 
 /* Validation hook used when no trust anchor is configured: refuses all. */
@@ -854,8 +888,8 @@ static int make_dir(const char *path, char *err, size_t errlen)
 	return -e;
 }
 
-static int start_inst(struct node *n, struct inst *x, const struct node_config *c,
-		      const struct tr_addr *bootstrap, char *err, size_t errlen)
+static int start_inst(struct node *n, struct inst *x, const struct node_config *c, char *err,
+		      size_t errlen)
 {
 	struct ovl_params op;
 	ovl_params_default(&op);
@@ -891,10 +925,84 @@ static int start_inst(struct node *n, struct inst *x, const struct node_config *
 		x->real_arg = x->o->value_arg;
 		ovl_set_value_hook(x->o, forge_value, x);
 	}
-	e = ovl_join(x->o, bootstrap);
-	if (e)
-		return bad(err, errlen, "%s vnode %u: join failed: %s", x->ops->name, x->vnode,
-			   ddns_strerror(e));
+	return 0;
+}
+
+/* Join every instance: vnode 0 of each overlay through bootstrap (NULL: it
+ * starts a new network), other vnodes through bootstrap or else through our
+ * own vnode 0. */
+static int join_all(struct node *n, const struct tr_addr *bootstrap)
+{
+	const struct tr_addr *self = tr_self(n->tr);
+	n->joined = true;
+	for (size_t i = 0; i < n->ninst; i++) {
+		struct inst *x = &n->inst[i];
+		const struct tr_addr *bp = bootstrap ? bootstrap : (x->vnode ? self : NULL);
+		int e = ovl_join(x->o, bp);
+		if (e) {
+			log_err("%s vnode %u: join failed: %s", x->ops->name, x->vnode,
+				  ddns_strerror(e));
+			return e;
+		}
+	}
+	if (bootstrap) {
+		char a[TR_ADDRSTRLEN];
+		log_info("joining through %s", tr_addr_str(bootstrap, a));
+	}
+	return 0;
+}
+
+static void cancel_probes(struct node *n)
+{
+	for (size_t i = 0; i < n->nboot; i++)
+		if (n->probe[i].pending) {
+			rpc_cancel(n->rpc, n->probe[i].handle);
+			n->probe[i].pending = false;
+		}
+}
+
+/* A status probe's outcome: the first peer that answers is the bootstrap;
+ * when every probe went unanswered, join through the first peer listed
+ * (the overlays keep retrying it until it comes up). */
+static void probe_reply(void *arg, int status, const struct rpc_msg *reply)
+{
+	struct node_probe *p = arg;
+	struct node *n = p->n;
+	char a[TR_ADDRSTRLEN];
+	p->pending = false;
+	if (n->joined || n->closing)
+		return;
+	if (status == 0) {
+		cancel_probes(n);
+		(void)join_all(n, &n->boot[p->idx]);
+		return;
+	}
+	log_warn("--join %s: no answer", tr_addr_str(&n->boot[p->idx], a));
+	for (size_t i = 0; i < n->nboot; i++)
+		if (n->probe[i].pending)
+			return;
+	log_warn("no --join peer answered: trying %s until it does",
+		 tr_addr_str(&n->boot[0], a));
+	(void)join_all(n, &n->boot[0]);
+}
+
+static int probe_boots(struct node *n, char *err, size_t errlen)
+{
+	uint8_t ver = CLI_WIRE_VERSION;
+	for (size_t i = 0; i < n->nboot; i++) {
+		struct rpc_call call = {.to = n->boot[i],
+					.overlay = RPC_OVL_NONE,
+					.service = RPC_SVC_CLIENT,
+					.type = CLI_STATUS,
+					.payload = &ver,
+					.len = 1,
+					.retries = -1};
+		struct node_probe *p = &n->probe[i];
+		*p = (struct node_probe){.n = n, .idx = i};
+		if (rpc_call(n->rpc, &call, probe_reply, p, &p->handle) != 0)
+			return bad(err, errlen, "out of memory");
+		p->pending = true;
+	}
 	return 0;
 }
 
@@ -919,7 +1027,7 @@ struct node *node_new(struct event_base *base, const struct node_config *c, char
 		log_warn("no --trust-anchor: this node refuses every block (routing only)");
 	}
 
-	struct tr_addr self, boot;
+	struct tr_addr self;
 	if (tr_addr_parse(c->listen, 0, &self) != 0) {
 		snprintf(err, errlen, "--listen: bad address '%s'", c->listen);
 		goto fail;
@@ -936,13 +1044,18 @@ struct node *node_new(struct event_base *base, const struct node_config *c, char
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
-	if (c->join && tr_addr_parse(c->join, 0, &boot) != 0) {
-		snprintf(err, errlen, "--join: bad address '%s'", c->join);
-		goto fail;
-	}
-	if (c->join && boot.family != self.family) {
-		snprintf(err, errlen, "--join %s: not of the --listen address family", c->join);
-		goto fail;
+	for (size_t i = 0; i < c->njoin; i++) {
+		struct tr_addr *b = &n->boot[n->nboot];
+		if (tr_addr_parse(c->join[i], 0, b) != 0) {
+			snprintf(err, errlen, "--join: bad address '%s'", c->join[i]);
+			goto fail;
+		}
+		if (b->family != self.family) {
+			snprintf(err, errlen, "--join %s: not of the --listen address family",
+				 c->join[i]);
+			goto fail;
+		}
+		n->nboot++;
 	}
 	if (c->data_dir && make_dir(c->data_dir, err, errlen) != 0)
 		goto fail;
@@ -974,13 +1087,18 @@ struct node *node_new(struct event_base *base, const struct node_config *c, char
 			if (v == 0)
 				n->prim[n->nprim++] = n->ninst;
 			n->ninst++;
-			/* vnode 0 joins through --join (or starts the network);
-			 * other vnodes through --join, else through our own
-			 * vnode 0. */
-			const struct tr_addr *bp = c->join ? &boot : (v ? &self : NULL);
-			if (start_inst(n, x, c, bp, err, errlen) != 0)
+			if (start_inst(n, x, c, err, errlen) != 0)
 				goto fail;
 		}
+	}
+	/* One peer (or none): join now. Several: join through the first that
+	 * answers a status probe. */
+	if (n->nboot > 1) {
+		if (probe_boots(n, err, errlen) != 0)
+			goto fail;
+	} else if (join_all(n, n->nboot ? &n->boot[0] : NULL) != 0) {
+		snprintf(err, errlen, "cannot join the overlays");
+		goto fail;
 	}
 	if (rpc_register(n->rpc, RPC_OVL_NONE, RPC_SVC_CLIENT, 0, client_request, n) != 0) {
 		snprintf(err, errlen, "cannot register the client service");
@@ -1011,11 +1129,14 @@ struct node *node_new(struct event_base *base, const struct node_config *c, char
 	if (c->metrics && start_metrics(n, c->metrics, err, errlen) != 0)
 		goto fail;
 
-	char a[TR_ADDRSTRLEN], b[TR_ADDRSTRLEN];
-	log_info("node %s up: %zu overlay(s) (%s%s%s) x %u vnode(s), replicas %u, %s%s%s",
+	char a[TR_ADDRSTRLEN];
+	log_info("node %s up: %zu overlay(s) (%s%s%s) x %u vnode(s), replicas %u, %s%s",
 		 tr_addr_str(&self, a), nn, names[0], nn > 1 ? ", " : "", nn > 1 ? names[1] : "",
-		 c->vnodes, c->replicas, c->join ? "joined through " : "new network",
-		 c->join ? tr_addr_str(&boot, b) : "", c->test_forge ? " [TEST-FORGE]" : "");
+		 c->vnodes, c->replicas,
+		 n->nboot == 0   ? "new network"
+		 : n->nboot == 1 ? "joined through --join"
+				 : "probing the --join peers",
+		 c->test_forge ? " [TEST-FORGE]" : "");
 	if (c->test_forge)
 		log_warn("--test-forge: this node serves ALTERED lookup values (tests only)");
 	return n;
@@ -1039,6 +1160,8 @@ void node_free(struct node *n)
 	if (!n)
 		return;
 	n->closing = true;
+	if (n->rpc)
+		cancel_probes(n);
 	if (n->http)
 		evhttp_free(n->http);
 	gw_free(n->gw);

@@ -26,6 +26,7 @@
 #include "dns/gateway.h"
 
 #define NODE_MAX_VNODES 16
+#define NODE_MAX_JOIN 8 /* --join bootstrap peers */
 
 struct event_base;
 struct node;
@@ -34,7 +35,8 @@ struct node_config {
 	char *listen;                   /* ADDR:PORT (required) */
 	char *overlays[CLI_MAX_OVL];    /* "kad16", "chord" (default: kad16) */
 	size_t noverlays;
-	char *join;                     /* bootstrap ADDR:PORT, NULL: new network */
+	char *join[NODE_MAX_JOIN];      /* bootstrap ADDR:PORTs, none: new network */
+	size_t njoin;
 	char *dns;                      /* gateway ADDR:PORT, NULL: no gateway */
 	char *trust_anchor;             /* master file of DS/DNSKEY records */
 	char *data_dir;                 /* NULL: memory only */
@@ -47,6 +49,7 @@ struct node_config {
 	char *pid_file;
 	bool test_forge;                /* tests only: serve altered lookup values */
 	bool overlays_from_args;        /* internal: argv overrides the file's list */
+	bool joins_from_args;           /* internal: the same for --join */
 };
 
 void node_config_init(struct node_config *c);
@@ -70,7 +73,10 @@ int node_config_check(const struct node_config *c, char *err, size_t errlen) DDN
 /*
  * Build and start the node on base (borrowed): bind, create overlays and
  * DHTs, join, start the gateway and the metrics endpoint. NULL on error with
- * a one-line message in err.
+ * a one-line message in err. With several --join peers, the node asks each
+ * for its status at once and joins every ring through the first that
+ * answers (through the first listed when none does: the overlays keep
+ * retrying it).
  */
 struct node *node_new(struct event_base *base, const struct node_config *c, char *err,
 		      size_t errlen);

@@ -74,7 +74,9 @@ struct pub_item {
 	uint64_t stored_max_version;
 	bool stale_risk;           /* changed, and stored version >= ours */
 	bool done, refused;
-	char reason[CLI_REASON_MAX + 64];
+	int status;                /* the refusing overlay's DDNS code */
+	uint8_t status_ovl;        /* ... and that overlay */
+	char reason[1024];
 };
 
 struct pub {
@@ -235,11 +237,122 @@ static void on_put(void *arg, int status, const struct cli_put_result *res, size
 		if (res[i].status == 0)
 			continue;
 		it->refused = true;
-		snprintf(it->reason, sizeof(it->reason), "%s: %s%s%s",
+		it->status = res[i].status;
+		it->status_ovl = res[i].overlay;
+		/* The storing node's reason says it all when it gives one
+		 * ("validation failed: chain of trust broken"). */
+		snprintf(it->reason, sizeof(it->reason), "%s: %s",
 			 res[i].overlay == RPC_OVL_CHORD ? "chord" : "kad16",
-			 ddns_strerror(res[i].status), res[i].reason[0] ? ": " : "",
-			 res[i].reason);
+			 res[i].reason[0] ? res[i].reason : ddns_strerror(res[i].status));
 		break;
+	}
+}
+
+/* ---- naming the missing link of a broken chain ------------------------ */
+
+/* The signer of a signed set (its first RRSIG). false when unsigned. */
+static bool set_signer(const struct dns_block_set *s, struct dns_name *signer)
+{
+	struct dnssec_rrsig sig;
+	if (s->sigs.n == 0 ||
+	    dnssec_rrsig_parse(s->sigs.rr[0].rdata, s->sigs.rr[0].rdlen, &sig) != 0)
+		return false;
+	*signer = sig.signer;
+	return true;
+}
+
+/* The signed set (name, type) as a validating node could find it: carried
+ * in the refused block, published in this run, or stored in the ring
+ * (through the overlay that refused). Its signer goes to *signer. */
+static bool find_link(struct pub *p, const struct dns_block *carried, uint8_t ovl,
+		      const struct dns_name *name, uint16_t type, struct dns_name *signer)
+{
+	for (size_t i = 0; i < carried->nchain; i++) {
+		const struct dns_block_set *s = &carried->chain[i];
+		if (s->rrs.n && s->rrs.rr[0].type == type &&
+		    dns_name_equal(dns_block_set_owner(s), name))
+			return set_signer(s, signer);
+	}
+	for (size_t i = 0; i < p->blocks.n; i++) {
+		const struct dns_block_out *b = &p->blocks.v[i];
+		if (b->type != type || !dns_name_equal(&b->owner, name))
+			continue;
+		struct dns_block blk;
+		dns_block_init(&blk);
+		bool ok = dns_block_decode(&blk, b->data, b->len) == 0 &&
+			  set_signer(&blk.data, signer);
+		dns_block_clear(&blk);
+		return ok;
+	}
+	struct cli_get_result res;
+	if (ddns_client_get(p->cl, ovl, 0, name->data, name->len, type, &res) != 0)
+		return false;
+	bool ok = false;
+	if (res.status == 0 && res.block) {
+		struct dns_block blk;
+		dns_block_init(&blk);
+		ok = dns_block_decode(&blk, res.block, res.len) == 0 &&
+		     set_signer(&blk.data, signer);
+		dns_block_clear(&blk);
+	}
+	free((void *)res.block);
+	return ok;
+}
+
+/*
+ * A block refused because its chain of trust is broken: walk the chain
+ * from the block's signer zone up to the root, as a validating node does
+ * (DNSKEY of the zone, then the DS that the parent signed, then the
+ * parent's DNSKEY...), and append the first link that is nowhere to be
+ * found, with what to publish, to the item's reason.
+ */
+static void explain_chain(struct pub *p, struct pub_item *it)
+{
+	struct dns_block blk;
+	struct dns_name zone, next;
+	char zb[DNS_NAME_STR_MAX], hint[2 * DNS_NAME_STR_MAX + 256];
+	dns_block_init(&blk);
+	if (dns_block_decode(&blk, it->blk->data, it->blk->len) != 0 ||
+	    !set_signer(&blk.data, &zone)) {
+		dns_block_clear(&blk);
+		return;
+	}
+	hint[0] = 0;
+	for (unsigned depth = 0; depth < 128 && !hint[0]; depth++) {
+		if (dns_name_to_str(&zone, zb, sizeof(zb)) < 0)
+			break;
+		bool root = dns_name_label_count(&zone) == 0;
+		if (!find_link(p, &blk, it->status_ovl, &zone, DNS_T_DNSKEY, &next)) {
+			if (root)
+				snprintf(hint, sizeof(hint),
+					 "no DNSKEY for . in the ring: publish the root zone first "
+					 "(ddns publish --key K.+013+....private root.zone)");
+			else
+				snprintf(hint, sizeof(hint),
+					 "no DNSKEY for %s in the ring: publish the zone %s with "
+					 "its --key",
+					 zb, zb);
+			break;
+		}
+		if (root)
+			break;
+		if (!find_link(p, &blk, it->status_ovl, &zone, DNS_T_DS, &next)) {
+			snprintf(hint, sizeof(hint),
+				 "no DS for %s signed by the parent: publish the DS set that "
+				 "'ddns delegate' makes (ddns publish ds.zone), or pass it "
+				 "with --chain",
+				 zb);
+			break;
+		}
+		/* The DS is signed by the parent zone: a proper ancestor. */
+		if (!dns_name_is_subdomain(&zone, &next) || dns_name_equal(&zone, &next))
+			break;
+		zone = next;
+	}
+	dns_block_clear(&blk);
+	if (hint[0]) {
+		size_t l = strlen(it->reason);
+		snprintf(it->reason + l, sizeof(it->reason) - l, ": %s", hint);
 	}
 }
 
@@ -688,6 +801,8 @@ int ddns_cmd_publish(int argc, char **argv)
 			continue;
 		if (it->refused) {
 			char nb[DNS_NAME_STR_MAX], tb[DNS_MNEMONIC_MAX];
+			if (it->status == DDNS_ENOCHAIN)
+				explain_chain(&p, it);
 			if (dns_name_to_str(&it->blk->owner, nb, sizeof(nb)) < 0)
 				snprintf(nb, sizeof(nb), "?");
 			fprintf(stderr, "refused: %s %s: %s\n", nb, dns_type_to_str(it->blk->type, tb),

@@ -1,10 +1,12 @@
 /*
  * ddns keygen - make a DNSSEC key pair in BIND's file format.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "cli/commands.h"
@@ -25,7 +27,8 @@ static void keygen_usage(FILE *f)
 		"  --algorithm A     13 = ECDSA P-256/SHA-256 (default), 8 = RSA/SHA-256\n"
 		"  --bits N          RSA modulus size, 1024..4096 (default 2048)\n"
 		"  --ksk, --zsk      key-signing (257, default) or zone-signing (256)\n"
-		"  --dir DIR         where to write the files (default: .)\n");
+		"  --dir DIR         where to write the files, created when missing\n"
+		"                    (default: .)\n");
 }
 
 int ddns_cmd_keygen(int argc, char **argv)
@@ -106,6 +109,11 @@ int ddns_cmd_keygen(int argc, char **argv)
 		}
 	}
 	dns_name_to_lower(&owner);
+	/* A new --dir is made (private keys inside: owner only). */
+	if (dir && mkdir(dir, 0700) != 0 && errno != EEXIST) {
+		fprintf(stderr, "ddns keygen: cannot create --dir %s: %s\n", dir, strerror(errno));
+		return 1;
+	}
 	/* A tag already used in dir is a clash: make another key. */
 	for (int attempt = 0; attempt < 8; attempt++) {
 		struct dnssec_key *k;

@@ -128,7 +128,7 @@ static void usage(FILE *f)
 		"                        one-way delay; the RTTs are checked\n"
 		"  --latency-seed S      placement of nodes on matrix hosts (default 1)\n"
 		"  --netns               one network namespace per node on a bridge\n"
-		"                        (10.250.0.0/16; needs root and iproute2)\n"
+		"                        (198.18.0.0/16; needs root and iproute2)\n"
 		"  --replicas R          ddnsd --replicas (default: ddnsd's)\n"
 		"  --seed S              overlay mix, bootstraps and workload (default 1)\n"
 		"  --ddnsd PATH          the daemon (default: beside this program)\n",
@@ -995,15 +995,15 @@ static void netns_down(struct setup *s)
 	s->bridge_made = false;
 }
 
-/* A bridge with 10.250.0.1/16 on the host side; node k in namespace
- * <base>-k with eth0 = 10.250.0.(k+2)/16, a veth into the bridge. */
+/* A bridge with 198.18.0.1/16 on the host side; node k in namespace
+ * <base>-k with eth0 = 198.18.0.(k+2)/16, a veth into the bridge. */
 static int netns_up(struct setup *s, size_t n)
 {
 	snprintf(s->nsbase, sizeof(s->nsbase), "ddtb%ld", (long)getpid() % 10000000);
 	if (ip_cmd(s, "link add %s type bridge", s->nsbase) != 0)
 		return -EIO;
 	s->bridge_made = true;
-	if (ip_cmd(s, "addr add 10.250.0.1/16 dev %s", s->nsbase) != 0 ||
+	if (ip_cmd(s, "addr add 198.18.0.1/16 dev %s", s->nsbase) != 0 ||
 	    ip_cmd(s, "link set %s up", s->nsbase) != 0)
 		return -EIO;
 	for (size_t k = 0; k < n && !stop_flag; k++) {
@@ -2168,7 +2168,7 @@ int ddns_cmd_testbed(int argc, char **argv)
 			    ddns_strerror(e), s.log);
 			goto out;
 		}
-		say("--netns: %zu namespaces %s-0.. on bridge %s (10.250.0.1/16)", t.n, s.nsbase,
+		say("--netns: %zu namespaces %s-0.. on bridge %s (198.18.0.1/16)", t.n, s.nsbase,
 		    s.nsbase);
 	}
 	struct tr_addr local = s.netns ? tr_addr_v4(0x0afa0001u, 0) : tr_addr_v4(0x7f000001u, 0);

@@ -26,7 +26,7 @@ long tb_latency_index_of(const struct tr_addr *a)
 	long v;
 	if (a->ip[0] == 127)
 		v = ((long)a->ip[1] << 16) | ((long)a->ip[2] << 8) | a->ip[3];
-	else if (a->ip[0] == 10 && a->ip[1] == 250) /* --netns: 10.250.0.0/16 */
+	else if (a->ip[0] == 198 && a->ip[1] == 18) /* --netns: 198.18.0.0/16 */
 		v = ((long)a->ip[2] << 8) | a->ip[3];
 	else
 		return -1;
@@ -89,5 +89,5 @@ uint64_t tb_latency_delay(void *arg, const struct tr_addr *to)
 struct tr_addr tb_latency_netns_addr_of(uint32_t k, uint16_t port)
 {
 	uint32_t v = k + 2;
-	return tr_addr_v4((10u << 24) | (250u << 16) | (v & 0xffffu), port);
+	return tr_addr_v4((198u << 24) | (18u << 16) | (v & 0xffffu), port);
 }

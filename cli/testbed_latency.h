@@ -10,7 +10,7 @@
  * seeded shuffle, one-way delay = RTT / 2), the same one `ddns sim` uses,
  * so a testbed and a simulation with the same file and seed place nodes
  * alike. Addresses outside 127/8 or below 127.0.0.2 (clients on 127.0.0.1)
- * get no delay; with --netns, 10.250.0.0/16 maps the same way. cli/ code:
+ * get no delay; with --netns, 198.18.0.0/16 maps the same way. cli/ code:
  * it feeds udp_tr_set_delay (overlay/udp.h).
  */
 #ifndef DDNS_CLI_TESTBED_LATENCY_H
@@ -29,7 +29,7 @@ long tb_latency_index_of(const struct tr_addr *a);
 
 /* The testbed address of node index k (port given). */
 struct tr_addr tb_latency_addr_of(uint32_t k, uint16_t port);
-/* With --netns, node k is 10.250.0.0 + k + 2 on a bridge (10.250.0.1 is the
+/* With --netns, node k is 198.18.0.0 + k + 2 on a bridge (198.18.0.1 is the
  * host side); tb_latency_index_of maps those addresses alike. */
 struct tr_addr tb_latency_netns_addr_of(uint32_t k, uint16_t port);
 

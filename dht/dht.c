@@ -115,7 +115,11 @@ const char *dht_source_name(enum dht_source s)
 
 struct ovl *dht_ovl(const struct dht *d) { return d->o; }
 
-static uint64_t now_us(struct dht *d) { return tr_now_us(d->tr); }
+uint64_t dht_now_us(const struct dht *d) { return tr_now_us(d->tr); }
+
+const char *dht_overlay_name(const struct dht *d) { return ovl_ops_name(ovl_ops_of(d->o)); }
+
+static uint64_t now_us(struct dht *d) { return dht_now_us(d); }
 
 static bool is_self(struct dht *d, const struct ovl_node *n)
 {

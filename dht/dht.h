@@ -113,6 +113,12 @@ struct dht *dht_new(struct ovl *o, const struct dht_params *p, dht_validate_cb v
  * overlay. NULL is a no-op. */
 void dht_free(struct dht *d);
 struct ovl *dht_ovl(const struct dht *d);
+/* What layers above the DHT (the gateway, the validation hook) need of the
+ * overlay underneath, so they never reach through it: the transport's
+ * clock (microseconds, the simulator's virtual time under sim) and the
+ * overlay's name ("chord", "kad16"). */
+uint64_t dht_now_us(const struct dht *d);
+const char *dht_overlay_name(const struct dht *d);
 
 /* Where a get found its block. */
 enum dht_source {

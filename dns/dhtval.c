@@ -41,8 +41,6 @@
 #include "dns/name.h"
 #include "dns/rdata.h"
 #include "dns/validate.h"
-#include "overlay/rpc.h"
-#include "overlay/transport.h"
 
 /* Jobs waiting on fetches at once; beyond, links are not fetched. */
 #define DDNS_BLOCKVAL_MAX_PENDING 256
@@ -526,7 +524,7 @@ static void job_finish(struct vjob *j, int rc)
 				 .fetched = j->fetched,
 				 .nfetched = j->nfetched,
 				 .now = bv->clock(bv->clock_arg)};
-		uint64_t now_us = tr_now_us(rpc_transport(ovl_rpc(dht_ovl(j->d))));
+		uint64_t now_us = dht_now_us(j->d);
 		rc = validate_ctx(&c, now_us, &meta, why, sizeof(why));
 	}
 	if (bv)

@@ -43,7 +43,6 @@
 #include "dns/msg.h"
 #include "dns/name.h"
 #include "dns/rdata.h"
-#include "overlay/rpc.h"
 
 #define US 1000000ULL
 #define EDE_OPT 15 /* RFC 8914 §2 */
@@ -177,7 +176,7 @@ int gw_rcode_of(int status, int *ede)
 
 uint64_t gw_now_us(struct gw *g)
 {
-	return tr_now_us(g->clock);
+	return dht_now_us(g->ovl[0].dht);
 }
 
 /* ---- RRsets and caches -------------------------------------------------- */
@@ -947,9 +946,8 @@ struct gw *gw_new(struct event_base *base, const struct gw_params *p, int *err)
 		g->ovl[i].dht = p->overlays[i].dht;
 		snprintf(g->ovl[i].name, sizeof(g->ovl[i].name), "%s",
 			 p->overlays[i].name ? p->overlays[i].name
-					     : ovl_ops_name(ovl_ops_of(dht_ovl(p->overlays[i].dht))));
+					     : dht_overlay_name(p->overlays[i].dht));
 	}
-	g->clock = rpc_transport(ovl_rpc(dht_ovl(g->ovl[0].dht)));
 	if (p->identity) {
 		g->identity = strdup(p->identity);
 	} else {
@@ -962,7 +960,7 @@ struct gw *gw_new(struct event_base *base, const struct gw_params *p, int *err)
 	if (!g->identity)
 		goto out;
 	if (getrandom(&seed, sizeof(seed), 0) != (ssize_t)sizeof(seed))
-		seed = (uint64_t)(uintptr_t)g ^ tr_now_us(g->clock); /* not security relevant */
+		seed = (uint64_t)(uintptr_t)g ^ gw_now_us(g); /* not security relevant */
 	ddns_rng_seed(&g->rng, seed);
 	if (p->listen) {
 		g->listen = strdup(p->listen);

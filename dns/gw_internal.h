@@ -43,7 +43,6 @@ struct gw {
 	char *listen;
 	struct gw_ovl ovl[GW_MAX_OVERLAYS];
 	size_t novl;
-	struct tr *clock;              /* first DHT's transport: cache time */
 	struct ddns_rng rng;           /* RR shuffling, seeded from getrandom */
 
 	struct gw_centry *pos, *neg, *exist; /* uthash tables, oldest first (LRU) */

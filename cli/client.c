@@ -324,7 +324,7 @@ struct ddns_client *ddns_client_new(const char *addr, unsigned timeout_ms, char 
 		goto fail;
 	}
 	int e = 0;
-	c->tr = udp_tr_new(c->base, &local, &e);
+	c->tr = udp_tr_new(c->base, &local, NULL, &e);
 	if (!c->tr) {
 		char a[TR_ADDRSTRLEN];
 		snprintf(err, errlen, "cannot bind a client socket on %s: %s",

@@ -1397,7 +1397,7 @@ static int rtt_check(struct tb *t, const struct opts *o, struct rtt_row *rows, s
 			goto out;
 		}
 	}
-	ptr = udp_tr_new(t->base, &pa, &e);
+	ptr = udp_tr_new(t->base, &pa, NULL, &e);
 	prpc = ptr ? rpc_new(ptr, NULL) : NULL;
 	if (!prpc) {
 		char pb[TR_ADDRSTRLEN];
@@ -2172,7 +2172,7 @@ int ddns_cmd_testbed(int argc, char **argv)
 		    s.nsbase);
 	}
 	struct tr_addr local = s.netns ? tr_addr_v4(0x0afa0001u, 0) : tr_addr_v4(0x7f000001u, 0);
-	t.tr = t.base ? udp_tr_new(t.base, &local, &e) : NULL;
+	t.tr = t.base ? udp_tr_new(t.base, &local, NULL, &e) : NULL;
 	t.rpc = t.tr ? rpc_new(t.tr, NULL) : NULL;
 	if (!t.nodes || !t.rpc) {
 		say("cannot set up the client endpoint");

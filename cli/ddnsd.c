@@ -261,8 +261,9 @@ int main(int argc, char **argv)
 			st.exit_code = 2;
 			goto out;
 		}
-		/* The node makes its endpoint inside node_new: set the default first. */
-		udp_tr_set_default_delay(tb_latency_delay, lat);
+		/* The node's endpoint delays from its first datagram on. */
+		cfg.delay = tb_latency_delay;
+		cfg.delay_arg = lat;
 		log_info("latency matrix %s: this node is index %ld on matrix host %zu (seed %llu)",
 			 lat_matrix, lat_host, tb_latency_host_of(lat, (uint32_t)lat_host), lat_seed);
 	}
@@ -300,7 +301,6 @@ int main(int argc, char **argv)
 	log_info("stopped");
 out:
 	node_free(st.node);
-	udp_tr_set_default_delay(NULL, NULL);
 	tb_latency_free(lat);
 	if (sig_term)
 		event_free(sig_term);

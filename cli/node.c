@@ -1033,7 +1033,8 @@ struct node *node_new(struct event_base *base, const struct node_config *c, char
 		goto fail;
 	}
 	int e = 0;
-	n->tr = udp_tr_new(base, &self, &e);
+	n->tr = udp_tr_new(base, &self,
+			   &(struct udp_tr_opts){.delay = c->delay, .delay_arg = c->delay_arg}, &e);
 	if (!n->tr) {
 		snprintf(err, errlen, "--listen %s: %s", c->listen, ddns_strerror(e));
 		goto fail;

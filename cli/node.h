@@ -24,6 +24,7 @@
 #include "cli/client.h"
 #include "common/log.h"
 #include "dns/gateway.h"
+#include "overlay/udp.h"
 
 #define NODE_MAX_VNODES 16
 #define NODE_MAX_JOIN 8 /* --join bootstrap peers */
@@ -48,6 +49,10 @@ struct node_config {
 	char *log_file;
 	char *pid_file;
 	bool test_forge;                /* tests only: serve altered lookup values */
+	/* Emulated one-way delays for the node's endpoint (ddnsd
+	 * --latency-matrix; not a file option): NULL sends at once. */
+	udp_delay_cb delay;
+	void *delay_arg;                /* borrowed: outlives the node */
 	bool overlays_from_args;        /* internal: argv overrides the file's list */
 	bool joins_from_args;           /* internal: the same for --join */
 };

@@ -65,11 +65,6 @@ struct udp_delayed {
 	size_t len;
 };
 
-/* The process default of udp_tr_set_default_delay (this file is a transport
- * backend: exempt from the no-writable-globals rule of overlay/). */
-static udp_delay_cb default_delay_cb;
-static void *default_delay_arg;
-
 struct udp_tr {
 	struct tr tr; /* must be first */
 	struct event_base *base;
@@ -454,7 +449,8 @@ static const struct tr_ops udp_ops = {
 	.free = udp_free,
 };
 
-struct tr *udp_tr_new(struct event_base *base, const struct tr_addr *addr, int *err)
+struct tr *udp_tr_new(struct event_base *base, const struct tr_addr *addr,
+		      const struct udp_tr_opts *opts, int *err)
 {
 	int e = 0;
 	struct udp_tr *u = calloc(1, sizeof(*u));
@@ -466,8 +462,10 @@ struct tr *udp_tr_new(struct event_base *base, const struct tr_addr *addr, int *
 	u->base = base;
 	u->tr.ops = &udp_ops;
 	u->tr.mtu = UDP_TR_MTU;
-	u->delay_cb = default_delay_cb;
-	u->delay_arg = default_delay_arg;
+	if (opts) {
+		u->delay_cb = opts->delay;
+		u->delay_arg = opts->delay_arg;
+	}
 	if (addr->family != TR_AF_INET && addr->family != TR_AF_INET6) {
 		e = -EAFNOSUPPORT;
 		goto fail;
@@ -532,10 +530,4 @@ void udp_tr_set_delay(struct tr *t, udp_delay_cb cb, void *arg)
 	struct udp_tr *u = udp_of(t);
 	u->delay_cb = cb;
 	u->delay_arg = arg;
-}
-
-void udp_tr_set_default_delay(udp_delay_cb cb, void *arg)
-{
-	default_delay_cb = cb;
-	default_delay_arg = arg;
 }

@@ -26,11 +26,15 @@
 
 struct event_base;
 
+struct udp_tr_opts;
+
 /* Bind a UDP socket to addr (port 0 picks a free port; tr->self then holds
- * the real one) on base (borrowed). NULL and *err on failure: -ENOMEM,
- * -EAFNOSUPPORT (bad family), or the socket's -errno (-EADDRINUSE,
- * -EADDRNOTAVAIL, ...). err may be NULL. */
-struct tr *udp_tr_new(struct event_base *base, const struct tr_addr *addr, int *err);
+ * the real one) on base (borrowed), with the options in opts (NULL: the
+ * defaults, no delay). NULL and *err on failure: -ENOMEM, -EAFNOSUPPORT
+ * (bad family), or the socket's -errno (-EADDRINUSE, -EADDRNOTAVAIL, ...).
+ * err may be NULL. */
+struct tr *udp_tr_new(struct event_base *base, const struct tr_addr *addr,
+		      const struct udp_tr_opts *opts, int *err);
 
 struct udp_tr_stats {
 	uint64_t datagrams_in, datagrams_out;
@@ -56,13 +60,17 @@ void udp_tr_get_stats(const struct tr *t, struct udp_tr_stats *out);
  * drops what is still queued. */
 typedef uint64_t (*udp_delay_cb)(void *arg, const struct tr_addr *to);
 
+/* Options of one endpoint, handed to udp_tr_new (zero: the defaults). */
+struct udp_tr_opts {
+	/* Delay every send from the first one by delay(delay_arg, to) (arg
+	 * borrowed: it must outlive the endpoint). NULL: send at once. */
+	udp_delay_cb delay;
+	void *delay_arg;
+};
+
 /* Delay t's later sends by cb(arg, to) (arg borrowed: it must outlive t or
  * the next call); cb NULL turns delays off (datagrams already queued still
  * leave at their due time). t must come from udp_tr_new. */
 void udp_tr_set_delay(struct tr *t, udp_delay_cb cb, void *arg);
-
-/* Process-wide default given to every endpoint udp_tr_new makes afterwards
- * (ddnsd sets it before the node makes its endpoint). NULL cb: none. */
-void udp_tr_set_default_delay(udp_delay_cb cb, void *arg);
 
 #endif

@@ -174,7 +174,7 @@ START_TEST(sixteen_live_nodes_both_overlays_answer_correctly)
 		ck_assert_int_eq(tr_addr_parse(a, 0, &addr), 0);
 		int err = 0;
 		struct node *n = &w.n[i];
-		n->t = udp_tr_new(w.base, &addr, &err);
+		n->t = udp_tr_new(w.base, &addr, NULL, &err);
 		ck_assert_msg(n->t != NULL, "bind %s: %s", a, ddns_strerror(err));
 		n->r = rpc_new(n->t, NULL);
 		ck_assert_ptr_nonnull(n->r);

@@ -38,7 +38,7 @@ static bool try_ep(struct event_base *base, const char *addr, const struct rpc_p
 	struct tr_addr a;
 	int err;
 	ck_assert_int_eq(tr_addr_parse(addr, 0, &a), 0);
-	e->t = udp_tr_new(base, &a, &err);
+	e->t = udp_tr_new(base, &a, NULL, &err);
 	if (!e->t)
 		return false;
 	e->r = rpc_new(e->t, p);

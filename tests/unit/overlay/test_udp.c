@@ -21,7 +21,7 @@ static struct tr *udp_on(struct event_base *base, const char *addr)
 	struct tr_addr a;
 	int err = -1;
 	ck_assert_int_eq(tr_addr_parse(addr, 0, &a), 0);
-	struct tr *t = udp_tr_new(base, &a, &err);
+	struct tr *t = udp_tr_new(base, &a, NULL, &err);
 	ck_assert_msg(t != NULL, "udp_tr_new(%s): %d", addr, err);
 	ck_assert_int_eq(err, 0);
 	return t;
@@ -82,7 +82,7 @@ START_TEST(bind_port_zero_reports_real_port)
 	/* the same address and port cannot be bound twice */
 	struct tr_addr again = *tr_self(t);
 	int err = 0;
-	ck_assert_ptr_null(udp_tr_new(base, &again, &err));
+	ck_assert_ptr_null(udp_tr_new(base, &again, NULL, &err));
 	ck_assert_int_eq(err, -EADDRINUSE);
 	tr_free(t);
 	event_base_free(base);
@@ -350,11 +350,11 @@ START_TEST(new_rejects_bad_family)
 	struct tr_addr a;
 	memset(&a, 0, sizeof(a));
 	int err = 0;
-	ck_assert_ptr_null(udp_tr_new(base, &a, &err));
+	ck_assert_ptr_null(udp_tr_new(base, &a, NULL, &err));
 	ck_assert_int_eq(err, -EAFNOSUPPORT);
 	/* an address this host does not have */
 	ck_assert_int_eq(tr_addr_parse("192.0.2.1:0", 0, &a), 0);
-	ck_assert_ptr_null(udp_tr_new(base, &a, &err));
+	ck_assert_ptr_null(udp_tr_new(base, &a, NULL, &err));
 	ck_assert_int_eq(err, -EADDRNOTAVAIL);
 	event_base_free(base);
 }
@@ -499,21 +499,26 @@ START_TEST(delay_queue_orders_by_due_time_and_keeps_send_order)
 }
 END_TEST
 
-START_TEST(delay_queue_freed_with_datagrams_pending_and_default_applies_to_new_endpoints)
+START_TEST(delay_queue_freed_with_datagrams_pending_and_delay_given_at_creation)
 {
 	struct event_base *base = event_base_new();
 	struct tr *b = udp_on(base, "127.0.0.1:0");
 	struct delay_map m = {.port = {tr_self(b)->port}, .us = {5000000}};
-	udp_tr_set_default_delay(map_delay, &m);
-	struct tr *a = udp_on(base, "127.0.0.1:0");
-	udp_tr_set_default_delay(NULL, NULL);
-	struct tr *c = udp_on(base, "127.0.0.1:0");
+	struct tr_addr la;
+	ck_assert_int_eq(tr_addr_parse("127.0.0.1:0", 0, &la), 0);
+	int err = -1;
+	struct tr *a = udp_tr_new(base, &la, &(struct udp_tr_opts){.delay = map_delay, .delay_arg = &m},
+				  &err);
+	ck_assert_msg(a != NULL, "udp_tr_new with a delay: %d", err);
+	/* c gets zeroed options: no delay */
+	struct tr *c = udp_tr_new(base, &la, &(struct udp_tr_opts){0}, &err);
+	ck_assert_ptr_nonnull(c);
 	struct arrivals at_b = {0};
 	tr_set_recv(b, on_arrival, &at_b);
 	uint8_t x = 1;
 	for (int i = 0; i < 100; i++)
 		ck_assert_int_eq(tr_send(a, tr_self(b), &x, 1), 0);
-	/* c was made after the default was cleared: it sends at once */
+	/* c has no delay: it sends at once */
 	ck_assert_int_eq(tr_send(c, tr_self(b), &x, 1), 0);
 	struct arr_want w = {&at_b, 1};
 	ck_assert(loop_until(base, arrived, &w, 2000));
@@ -556,7 +561,7 @@ static Suite *udp_suite(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, delay_queue_holds_for_the_one_way_delay_and_round_trip_is_twice);
 	tcase_add_test(tc, delay_queue_orders_by_due_time_and_keeps_send_order);
-	tcase_add_test(tc, delay_queue_freed_with_datagrams_pending_and_default_applies_to_new_endpoints);
+	tcase_add_test(tc, delay_queue_freed_with_datagrams_pending_and_delay_given_at_creation);
 	suite_add_tcase(s, tc);
 	return s;
 }

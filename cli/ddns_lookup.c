@@ -163,7 +163,7 @@ int ddns_cmd_lookup(int argc, char **argv)
 	}
 figures:
 	printf(";; overlay: %s, rpcs: %u, hops: %u, source: %s",
-	       r.overlay == RPC_OVL_CHORD ? "chord" : r.overlay == RPC_OVL_KAD16 ? "kad16" : "?",
+	       ovl_wire_name(r.overlay),
 	       r.rpcs, r.hops, dht_source_name((enum dht_source)r.source));
 	if (r.source != DHT_SRC_NONE)
 		printf(" %s (vnode %u)", tr_addr_str(&r.from.addr, fb), r.from.vnode);

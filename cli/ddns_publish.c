@@ -18,6 +18,7 @@
 
 #include "cli/client.h"
 #include "cli/commands.h"
+#include "common/buf.h"
 #include "overlay/overlay.h"
 #include "dns/block.h"
 #include "dns/dnssec.h"
@@ -115,11 +116,6 @@ static void progress(struct pub *p, bool final)
 
 /* ---- comparison with the stored block -------------------------------- */
 
-static uint32_t rd32(const uint8_t *p)
-{
-	return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
-}
-
 /* Same records (canonical RDATA, TTL), and every signature of `fresh`
  * made by a key that also signed `stored`. */
 static bool same_data(struct dns_block *stored, struct dns_block *fresh)
@@ -161,7 +157,7 @@ static void sig_window(const struct dns_block_set *s, uint32_t *inc, uint32_t *e
 		const struct dns_rr *r = &s->sigs.rr[i];
 		if (r->rdlen < 18)
 			continue;
-		uint32_t e = rd32(r->rdata + 8), in = rd32(r->rdata + 12);
+		uint32_t e = ddns_get_u32(r->rdata + 8), in = ddns_get_u32(r->rdata + 12);
 		if (i == 0 || (int32_t)(in - *inc) > 0)
 			*inc = in;
 		if (i == 0 || (int32_t)(e - *exp) < 0)
@@ -180,7 +176,7 @@ static void on_get(void *arg, int status, const struct cli_get_result *res)
 	struct get_ctx *g = arg;
 	struct pub *p = g->p;
 	struct pub_item *it = g->it;
-	uint8_t bit = (uint8_t)(1u << g->overlay);
+	uint8_t bit = (uint8_t)OVL_BIT(g->overlay);
 	p->steps_done++;
 	progress(p, false);
 	if (status != 0 || res->status != 0 || !res->block) {
@@ -242,7 +238,7 @@ static void on_put(void *arg, int status, const struct cli_put_result *res, size
 		/* The storing node's reason says it all when it gives one
 		 * ("validation failed: chain of trust broken"). */
 		snprintf(it->reason, sizeof(it->reason), "%s: %s",
-			 res[i].overlay == RPC_OVL_CHORD ? "chord" : "kad16",
+			 ovl_wire_name(res[i].overlay),
 			 res[i].reason[0] ? res[i].reason : ddns_strerror(res[i].status));
 		break;
 	}
@@ -370,7 +366,7 @@ static bool has_sig(const struct dns_rrlist *l, const struct dns_rr *rr)
 	for (size_t i = 0; i < l->n; i++) {
 		const struct dns_rr *s = &l->rr[i];
 		if (s->type == DNS_T_RRSIG && s->rdlen >= 2 &&
-		    ((uint16_t)(s->rdata[0] << 8 | s->rdata[1])) == rr->type &&
+		    ddns_get_u16(s->rdata) == rr->type &&
 		    dns_name_equal(&s->owner, &rr->owner))
 			return true;
 	}
@@ -432,7 +428,7 @@ static int sign_input(const struct dns_rrlist *in, struct signer *sg, uint32_t i
 		if (rr->type == DNS_T_SOA && dns_name_equal(&rr->owner, &sg->apex)) {
 			have_soa = true;
 			soa_ttl = rr->ttl;
-			uint32_t minimum = rr->rdlen >= 4 ? rd32(rr->rdata + rr->rdlen - 4) : soa_ttl;
+			uint32_t minimum = rr->rdlen >= 4 ? ddns_get_u32(rr->rdata + rr->rdlen - 4) : soa_ttl;
 			nsec_ttl = minimum < soa_ttl ? minimum : soa_ttl;
 		}
 		if (rr->type == DNS_T_NSEC)
@@ -687,7 +683,7 @@ int ddns_cmd_publish(int argc, char **argv)
 	}
 	uint8_t all_mask = 0;
 	for (size_t i = 0; i < p.novl; i++)
-		all_mask |= (uint8_t)(1u << p.ovl[i]);
+		all_mask |= (uint8_t)OVL_BIT(p.ovl[i]);
 
 	for (int pass = 0; pass < 2; pass++) {
 		dns_rrlist_clear(&signed_rrs);
@@ -748,7 +744,7 @@ int ddns_cmd_publish(int argc, char **argv)
 							   on_get, g);
 				if (rc) {
 					free(g);
-					p.items[i].need_mask |= (uint8_t)(1u << p.ovl[o]);
+					p.items[i].need_mask |= (uint8_t)OVL_BIT(p.ovl[o]);
 				}
 			}
 		}

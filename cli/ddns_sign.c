@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cli/commands.h"
+#include "common/buf.h"
 #include "dns/dnssec.h"
 #include "dns/keyfile.h"
 #include "dns/name.h"
@@ -232,8 +233,7 @@ int ddns_cmd_sign(int argc, char **argv)
 	uint32_t soa_ttl = soa->ttl, minimum = soa_ttl;
 	if (soa->rdlen >= 4) {
 		const uint8_t *m = soa->rdata + soa->rdlen - 4;
-		minimum = ((uint32_t)m[0] << 24) | ((uint32_t)m[1] << 16) |
-			  ((uint32_t)m[2] << 8) | m[3];
+		minimum = ddns_get_u32(m);
 	}
 	uint32_t nsec_ttl = minimum < soa_ttl ? minimum : soa_ttl;
 	struct dns_name apex_copy;

@@ -12,6 +12,7 @@
 
 #include "cli/client.h"
 #include "cli/commands.h"
+#include "overlay/overlay.h"
 
 static void status_usage(FILE *f)
 {
@@ -29,11 +30,6 @@ static void status_usage(FILE *f)
 		"                     exit status 1 then\n"
 		"  --json             one JSON object instead of the table\n"
 		"  --quiet            print nothing; the exit status tells\n");
-}
-
-static const char *ovl_name(uint8_t w)
-{
-	return w == RPC_OVL_CHORD ? "chord" : w == RPC_OVL_KAD16 ? "kad16" : "?";
 }
 
 static bool satisfied(const struct cli_status *st, long routing, long blocks)
@@ -68,7 +64,7 @@ static void print_status(const char *node, const struct cli_status *st, bool jso
 			       "\"blocks_cache\":%u,\"lookups\":%llu,\"lookup_rpcs\":%llu,"
 			       "\"lookup_hops\":%llu,\"gets\":%llu,\"gets_ok\":%llu,\"puts\":%llu,"
 			       "\"puts_ok\":%llu,\"forged_served\":%llu}",
-			       i ? "," : "", ovl_name(x->overlay), x->vnode, x->routing_size,
+			       i ? "," : "", ovl_wire_name(x->overlay), x->vnode, x->routing_size,
 			       x->neighbours, x->blocks_primary, x->blocks_replica,
 			       x->blocks_cache, (unsigned long long)x->lookups,
 			       (unsigned long long)x->lookup_rpcs,
@@ -89,7 +85,7 @@ static void print_status(const char *node, const struct cli_status *st, bool jso
 	for (size_t i = 0; i < st->ninst; i++) {
 		const struct cli_inst *x = &st->inst[i];
 		double l = x->lookups ? (double)x->lookups : 1.0;
-		printf("%-7s %5u %7u %10u %8u %8u %8u %9llu %10.2f %9.2f\n", ovl_name(x->overlay),
+		printf("%-7s %5u %7u %10u %8u %8u %8u %9llu %10.2f %9.2f\n", ovl_wire_name(x->overlay),
 		       x->vnode, x->routing_size, x->neighbours, x->blocks_primary,
 		       x->blocks_replica, x->blocks_cache, (unsigned long long)x->lookups,
 		       (double)x->lookup_rpcs / l, (double)x->lookup_hops / l);

@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "cli/commands.h"
+#include "common/buf.h"
 #include "overlay/overlay.h"
 #include "cli/testbed.h"
 #include "cli/testbed_latency.h"
@@ -50,7 +51,11 @@ static void on_signal(int sig) { stop_flag = sig; }
 /* When the command started: progress lines carry the elapsed time. */
 static uint64_t t_start_us;
 
-static const char *const ovl_names[TB_KINDS] = {"", "chord", "kad16", "gateway"};
+/* A row of the comparison: an overlay by its wire id, or the gateway. */
+static const char *tb_kind_name(int k)
+{
+	return k == TB_KIND_GW ? "gateway" : ovl_wire_name((uint8_t)k);
+}
 
 struct opts {
 	unsigned nodes;
@@ -920,19 +925,18 @@ static int pick_gw_port(uint16_t *port)
 /* Overlay sets per node from --mix, and bootstrap choices. */
 static void plan_nodes(struct tb *t, const struct opts *o)
 {
-	unsigned both = (1u << RPC_OVL_CHORD) | (1u << RPC_OVL_KAD16);
 	for (size_t k = 0; k < t->n; k++) {
 		struct tb_node *nd = &t->nodes[k];
 		nd->idx = (uint32_t)k;
 		nd->ovl_mask = o->ovl_mask;
 		if (o->mix && k > 0) {
 			unsigned r = (unsigned)ddns_rng_below(&t->rng, 100);
-			nd->ovl_mask = r < o->mix_pct[0]		      ? 1u << RPC_OVL_CHORD
-				       : r < o->mix_pct[0] + o->mix_pct[1] ? 1u << RPC_OVL_KAD16
-									    : both;
+			nd->ovl_mask = r < o->mix_pct[0]		      ? OVL_BIT(RPC_OVL_CHORD)
+				       : r < o->mix_pct[0] + o->mix_pct[1] ? OVL_BIT(RPC_OVL_KAD16)
+									    : OVL_MASK_ALL;
 		}
 		if (o->mix && k == 0)
-			nd->ovl_mask = both;
+			nd->ovl_mask = OVL_MASK_ALL;
 		/* Bootstrap: a random earlier node running every overlay this one runs. */
 		nd->join = -1;
 		size_t cand = 0;
@@ -1057,9 +1061,9 @@ static int start_node(struct tb *t, struct setup *s, size_t k)
 	argv[n++] = "--listen";
 	argv[n++] = nd->addr_s;
 	for (int ov = RPC_OVL_CHORD; ov <= RPC_OVL_KAD16; ov++)
-		if (nd->ovl_mask & (1u << ov)) {
+		if (nd->ovl_mask & OVL_BIT(ov)) {
 			argv[n++] = "--overlay";
-			argv[n++] = (char *)ovl_names[ov];
+			argv[n++] = (char *)ovl_wire_name((uint8_t)ov);
 		}
 	if (nd->join >= 0) {
 		argv[n++] = "--join";
@@ -1079,7 +1083,7 @@ static int start_node(struct tb *t, struct setup *s, size_t k)
 	if (k == 0) {
 		argv[n++] = "--dns";
 		argv[n++] = s->gw_s;
-		if ((nd->ovl_mask & 6u) == 6u) {
+		if ((nd->ovl_mask & OVL_MASK_ALL) == OVL_MASK_ALL) {
 			argv[n++] = "--gateway-mode";
 			argv[n++] = "compare";
 		}
@@ -1217,8 +1221,8 @@ static int wait_stable(struct tb *t, struct setup *s, unsigned replicas, double 
 {
 	size_t members[3] = {0};
 	for (size_t k = 0; k < t->n; k++)
-		for (int ov = 1; ov <= 2; ov++)
-			if (t->nodes[k].ovl_mask & (1u << ov))
+		for (int ov = RPC_OVL_CHORD; ov <= RPC_OVL_KAD16; ov++)
+			if (t->nodes[k].ovl_mask & OVL_BIT(ov))
 				members[ov]++;
 	uint64_t start = tb_now_us(), deadline = start + (uint64_t)(limit_s * 1e6);
 	int good = 0;
@@ -1264,7 +1268,7 @@ static int wait_stable(struct tb *t, struct setup *s, unsigned replicas, double 
 				for (size_t i = 0; nd->st_ok && i < nd->st.ninst; i++)
 					say("  node %zu (%s) %s: knows %u nodes, replica set %u", k,
 					    nd->addr_s,
-					    ovl_names[nd->st.inst[i].overlay <= 2 ? nd->st.inst[i].overlay : 0],
+					    ovl_wire_name(nd->st.inst[i].overlay),
 					    nd->st.inst[i].routing_size, nd->st.inst[i].neighbours);
 			}
 			return -ETIMEDOUT;
@@ -1349,7 +1353,7 @@ static int gateway_check(struct setup *s, bool *ad, unsigned *ancount)
 				continue;
 			unsigned rcode = ans[3] & 0xf;
 			*ad = ans[3] & 0x20;
-			*ancount = (unsigned)ans[6] << 8 | ans[7];
+			*ancount = ddns_get_u16(ans + 6);
 			e = rcode == 0 && *ancount > 0 ? 0 : DDNS_ENOTFOUND;
 			if (e)
 				say("gateway answered %s %s with rcode %u, %u answers", s->check_name,
@@ -1549,7 +1553,7 @@ static void print_table(FILE *f, struct tb *t)
 		}
 		char ls[64];
 		snprintf(ls, sizeof(ls), "%.1f/%.1f/%.1f", lt.median, lt.p90, lt.p99);
-		fprintf(f, "%-8s %7llu %8llu %6llu | %-27s | %-27s | %-20s | %5s\n", ovl_names[k],
+		fprintf(f, "%-8s %7llu %8llu %6llu | %-27s | %-27s | %-20s | %5s\n", tb_kind_name(k),
 			(unsigned long long)r->queries, (unsigned long long)r->answered,
 			(unsigned long long)r->failed, rs, hs, ls, cs);
 	}
@@ -1577,7 +1581,7 @@ static int write_csv(const char *path, struct tb *t)
 		dist_of(&r->hops, &hp);
 		dist_of(&r->latency_ms, &lt);
 		fprintf(f, "%s,%llu,%llu,%llu,%llu,%g,%g,%.4f,%g,%g,%g,%g,%g,%.4f,%g,%g,%g,%.3f,%.3f,%.3f\n",
-			ovl_names[k], (unsigned long long)r->queries, (unsigned long long)r->answered,
+			tb_kind_name(k), (unsigned long long)r->queries, (unsigned long long)r->answered,
 			(unsigned long long)r->failed, (unsigned long long)r->cache_hits, rp.min,
 			rp.median, rp.mean, rp.p90, rp.p99, rp.max, hp.min, hp.median, hp.mean, hp.p90,
 			hp.p99, hp.max, lt.median, lt.p90, lt.p99);
@@ -1613,7 +1617,7 @@ static void print_json(FILE *f, struct tb *t, struct setup *s, bool have_load, b
 			dist_of(&r->latency_ms, &lt);
 			fprintf(f, "%s\"%s\":{\"queries\":%llu,\"answered\":%llu,\"failed\":%llu,"
 				   "\"cache_hits\":%llu,",
-				first ? "" : ",", ovl_names[k], (unsigned long long)r->queries,
+				first ? "" : ",", tb_kind_name(k), (unsigned long long)r->queries,
 				(unsigned long long)r->answered, (unsigned long long)r->failed,
 				(unsigned long long)r->cache_hits);
 			if (k == TB_KIND_GW)
@@ -1837,7 +1841,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 					optarg);
 				return -1;
 			}
-			o->ovl_mask |= 1u << ovl_ops_wire_id(ovl_ops_by_name(optarg));
+			o->ovl_mask |= OVL_BIT(ovl_ops_wire_id(ovl_ops_by_name(optarg)));
 			break;
 		case O_MIX: {
 			int e = parse_mix(optarg, o);
@@ -1969,8 +1973,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		return -1;
 	}
 	if (!o->ovl_mask)
-		o->ovl_mask = (1u << RPC_OVL_CHORD) | (1u << RPC_OVL_KAD16);
-	if (o->mix && o->ovl_mask != ((1u << RPC_OVL_CHORD) | (1u << RPC_OVL_KAD16))) {
+		o->ovl_mask = OVL_MASK_ALL;
+	if (o->mix && o->ovl_mask != OVL_MASK_ALL) {
 		fprintf(stderr, "ddns testbed: --mix needs both overlays\n");
 		return -1;
 	}
@@ -2190,10 +2194,14 @@ int ddns_cmd_testbed(int argc, char **argv)
 	{
 		size_t cnt[3] = {0};
 		for (size_t k = 0; k < t.n; k++)
-			cnt[t.nodes[k].ovl_mask == 2u ? 0 : t.nodes[k].ovl_mask == 4u ? 1 : 2]++;
+			cnt[t.nodes[k].ovl_mask == OVL_BIT(RPC_OVL_CHORD)   ? 0
+			    : t.nodes[k].ovl_mask == OVL_BIT(RPC_OVL_KAD16) ? 1
+									     : 2]++;
 		say("%zu nodes on port %u: %zu chord only, %zu kad16 only, %zu running %s", t.n,
 		    s.port, cnt[0], cnt[1], cnt[2],
-		    o.ovl_mask == 6u ? "both" : ovl_names[o.ovl_mask == 2u ? 1 : 2]);
+		    o.ovl_mask == OVL_MASK_ALL ? "both"
+					       : ovl_wire_name(o.ovl_mask == OVL_BIT(RPC_OVL_CHORD) ? RPC_OVL_CHORD
+												    : RPC_OVL_KAD16));
 	}
 	if (start_all(&t, &s) != 0)
 		goto out;
@@ -2273,9 +2281,9 @@ int ddns_cmd_testbed(int argc, char **argv)
 		t.load.concurrency = o.concurrency;
 		t.load.kinds = 0;
 		if (o.via & 1)
-			for (int ov = 1; ov <= 2; ov++)
-				if (o.ovl_mask & (1u << ov))
-					t.load.kinds |= 1u << ov;
+			for (int ov = RPC_OVL_CHORD; ov <= RPC_OVL_KAD16; ov++)
+				if (o.ovl_mask & OVL_BIT(ov))
+					t.load.kinds |= OVL_BIT(ov);
 		if (o.via & 2)
 			t.load.kinds |= 1u << TB_KIND_GW;
 		say("workload %s: %zu queries, %u in flight, via %s", o.workload, t.load.nq,

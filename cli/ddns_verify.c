@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "cli/commands.h"
+#include "common/buf.h"
 #include "dns/dnssec.h"
 #include "dns/name.h"
 #include "dns/rdata.h"
@@ -153,9 +154,7 @@ int ddns_cmd_verify(int argc, char **argv)
 				bool signed_ = false;
 				for (size_t s = s0; s < s1 && !signed_; s++)
 					signed_ = l->rr[s].rdlen >= 2 &&
-						  ((l->rr[s].rdata[0] << 8) |
-						   l->rr[s].rdata[1]) ==
-							  l->rr[j].type;
+						  ddns_get_u16(l->rr[s].rdata) == l->rr[j].type;
 				if (l->rr[j].type != DNS_T_RRSIG && signed_) {
 					char why[512] = "";
 					int rc = dnssec_validate(

@@ -24,6 +24,7 @@
 #include "dns/name.h"
 #include "dns/rdata.h"
 #include "dns/zonefile.h"
+#include "overlay/overlay.h"
 #include "overlay/overlay_impl.h" /* --test-forge wraps the DHT's value hook */
 #include "overlay/rpc.h"
 #include "overlay/udp.h"
@@ -43,26 +44,20 @@ void node_config_init(struct node_config *c)
 	c->log_level = DDNS_LOG_INFO;
 }
 
-static void clear_overlays(struct node_config *c)
+/* Free the n strings of a list option (--overlay, --join). */
+static void list_clear(char **v, size_t *n)
 {
-	for (size_t i = 0; i < c->noverlays; i++)
-		free(c->overlays[i]);
-	c->noverlays = 0;
-}
-
-static void clear_joins(struct node_config *c)
-{
-	for (size_t i = 0; i < c->njoin; i++)
-		free(c->join[i]);
-	c->njoin = 0;
+	for (size_t i = 0; i < *n; i++)
+		free(v[i]);
+	*n = 0;
 }
 
 void node_config_free(struct node_config *c)
 {
 	if (!c)
 		return;
-	clear_overlays(c);
-	clear_joins(c);
+	list_clear(c->overlays, &c->noverlays);
+	list_clear(c->join, &c->njoin);
 	free(c->listen);
 	free(c->dns);
 	free(c->trust_anchor);
@@ -92,6 +87,35 @@ static int bad(char *err, size_t errlen, const char *fmt, ...)
 	vsnprintf(err, errlen, fmt, ap);
 	va_end(ap);
 	return -EINVAL;
+}
+
+/* A list option (--overlay, --join): n strings of at most max. */
+struct str_list {
+	char **v;
+	size_t *n, max;
+	bool *from_args; /* the next value replaces the file's list first */
+	const char *what; /* "bootstrap peers": for the message */
+};
+
+/* Append value to l (the first value from the command line replaces the
+ * configuration file's values); a repeat or one too many is an error. */
+static int list_add(struct str_list l, const char *opt, const char *value, char *err,
+		    size_t errlen)
+{
+	if (*l.from_args) {
+		list_clear(l.v, l.n);
+		*l.from_args = false;
+	}
+	for (size_t i = 0; i < *l.n; i++)
+		if (strcmp(l.v[i], value) == 0)
+			return bad(err, errlen, "--%s %s given twice", opt, value);
+	if (*l.n >= l.max)
+		return bad(err, errlen, "--%s: at most %zu %s", opt, l.max, l.what);
+	l.v[*l.n] = strdup(value);
+	if (!l.v[*l.n])
+		return -ENOMEM;
+	(*l.n)++;
+	return 0;
 }
 
 static int parse_uint(const char *s, unsigned lo, unsigned hi, unsigned *out)
@@ -139,23 +163,10 @@ int node_config_set(struct node_config *c, const char *name, const char *value, 
 		if ((rc = check_addr(name, value, true, err, errlen)) == 0)
 			rc = set_str(&c->listen, value);
 	} else if (strcmp(name, "join") == 0) {
-		if ((rc = check_addr(name, value, false, err, errlen)) != 0)
-			return rc;
-		if (c->joins_from_args) {
-			/* The first --join on the command line replaces the
-			 * configuration file's peers. */
-			clear_joins(c);
-			c->joins_from_args = false;
-		}
-		for (size_t i = 0; i < c->njoin; i++)
-			if (strcmp(c->join[i], value) == 0)
-				return bad(err, errlen, "--join %s given twice", value);
-		if (c->njoin >= NODE_MAX_JOIN)
-			return bad(err, errlen, "--join: at most %d bootstrap peers", NODE_MAX_JOIN);
-		c->join[c->njoin] = strdup(value);
-		if (!c->join[c->njoin])
-			return -ENOMEM;
-		c->njoin++;
+		if ((rc = check_addr(name, value, false, err, errlen)) == 0)
+			rc = list_add((struct str_list){c->join, &c->njoin, NODE_MAX_JOIN,
+							&c->joins_from_args, "bootstrap peers"},
+				      name, value, err, errlen);
 	} else if (strcmp(name, "dns") == 0) {
 		if ((rc = check_addr(name, value, true, err, errlen)) == 0)
 			rc = set_str(&c->dns, value);
@@ -166,21 +177,9 @@ int node_config_set(struct node_config *c, const char *name, const char *value, 
 		if (!ovl_ops_by_name(value))
 			return bad(err, errlen, "--overlay: unknown overlay '%s' (want chord or kad16)",
 				   value);
-		if (c->overlays_from_args) {
-			/* The first --overlay on the command line replaces the
-			 * configuration file's list. */
-			clear_overlays(c);
-			c->overlays_from_args = false;
-		}
-		for (size_t i = 0; i < c->noverlays; i++)
-			if (strcmp(c->overlays[i], value) == 0)
-				return bad(err, errlen, "--overlay %s given twice", value);
-		if (c->noverlays >= CLI_MAX_OVL)
-			return bad(err, errlen, "--overlay: too many overlays");
-		c->overlays[c->noverlays] = strdup(value);
-		if (!c->overlays[c->noverlays])
-			return -ENOMEM;
-		c->noverlays++;
+		rc = list_add((struct str_list){c->overlays, &c->noverlays, CLI_MAX_OVL,
+						&c->overlays_from_args, "overlays"},
+			      name, value, err, errlen);
 	} else if (strcmp(name, "trust-anchor") == 0) {
 		rc = set_str(&c->trust_anchor, value);
 	} else if (strcmp(name, "data-dir") == 0) {
@@ -491,11 +490,6 @@ static void reply_later(struct node *n, const struct rpc_reply_to *rt, uint8_t t
 		log_warn("client: could not send a reply");
 }
 
-static const char *wire_name(uint8_t wire)
-{
-	return wire == RPC_OVL_CHORD ? "chord" : wire == RPC_OVL_KAD16 ? "kad16" : "?";
-}
-
 static void put_done(void *arg, const struct dht_put_result *res)
 {
 	struct put_slot *s = arg;
@@ -507,11 +501,11 @@ static void put_done(void *arg, const struct dht_put_result *res)
 	r->hops = res->hops;
 	snprintf(r->reason, sizeof(r->reason), "%s", res->reason ? res->reason : "");
 	if (res->status)
-		log_info("put %s via %s: %s%s%s", op->what, wire_name(r->overlay),
+		log_info("put %s via %s: %s%s%s", op->what, ovl_wire_name(r->overlay),
 			 ddns_strerror(res->status), r->reason[0] ? ": " : "", r->reason);
 	else
 		log_info("put %s via %s: stored, %u replicas, %u rpcs, %u hops", op->what,
-			 wire_name(r->overlay), r->replicas, r->rpcs, r->hops);
+			 ovl_wire_name(r->overlay), r->replicas, r->rpcs, r->hops);
 	if (--op->pending)
 		return;
 	struct ddns_wbuf w;
@@ -567,7 +561,7 @@ static void client_put(struct node *n, const struct rpc_msg *req)
 	rpc_reply_to_from(req, &op->rt);
 	for (size_t i = 0; i < n->nprim; i++) {
 		struct inst *x = &n->inst[n->prim[i]];
-		if (mask && !(mask & (1u << x->wire)))
+		if (mask && !(mask & OVL_BIT(x->wire)))
 			continue;
 		op->res[op->nres].overlay = x->wire;
 		op->slot[op->nres] = (struct put_slot){op, op->nres};

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/buf.h"
 #include "common/err.h"
 #include "common/rng.h"
 #include "overlay/sim.h"
@@ -25,9 +26,9 @@ long tb_latency_index_of(const struct tr_addr *a)
 		return -1;
 	long v;
 	if (a->ip[0] == 127)
-		v = ((long)a->ip[1] << 16) | ((long)a->ip[2] << 8) | a->ip[3];
+		v = (long)(ddns_get_u32(a->ip) & 0xffffffu);
 	else if (a->ip[0] == 198 && a->ip[1] == 18) /* --netns: 198.18.0.0/16 */
-		v = ((long)a->ip[2] << 8) | a->ip[3];
+		v = (long)ddns_get_u16(a->ip + 2);
 	else
 		return -1;
 	return v >= 2 ? v - 2 : -1;

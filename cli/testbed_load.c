@@ -25,6 +25,7 @@
 #include "cli/testbed.h"
 #include "common/buf.h"
 #include "common/err.h"
+#include "overlay/overlay.h"
 
 struct tb_dns_slot {
 	bool busy;
@@ -87,14 +88,14 @@ static int node_job_issue(struct tb *t, const struct tb_query *q, uint8_t ovl)
 	/* A random node that runs the overlay. */
 	size_t cand = 0, pick;
 	for (size_t i = 0; i < t->n; i++)
-		if (t->nodes[i].ovl_mask & (1u << ovl))
+		if (t->nodes[i].ovl_mask & OVL_BIT(ovl))
 			cand++;
 	if (cand == 0)
 		return -EINVAL;
 	pick = (size_t)ddns_rng_below(&t->rng, cand);
 	const struct tb_node *nd = NULL;
 	for (size_t i = 0; i < t->n; i++)
-		if ((t->nodes[i].ovl_mask & (1u << ovl)) && pick-- == 0) {
+		if ((t->nodes[i].ovl_mask & OVL_BIT(ovl)) && pick-- == 0) {
 			nd = &t->nodes[i];
 			break;
 		}

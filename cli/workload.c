@@ -9,6 +9,7 @@
 
 #include <uthash.h>
 
+#include "common/buf.h"
 #include "common/err.h"
 #include "common/hash.h"
 
@@ -284,7 +285,7 @@ static uint32_t server_of(const struct conv *c, const char *zone, unsigned insta
 	char buf[300];
 	snprintf(buf, sizeof(buf), "%s#%u", zone, instance);
 	ddns_sha1(buf, strlen(buf), h);
-	uint32_t v = ((uint32_t)h[0] << 24) | ((uint32_t)h[1] << 16) | ((uint32_t)h[2] << 8) | h[3];
+	uint32_t v = ddns_get_u32(h);
 	return (uint32_t)c->p.resolvers + (v % 100000u);
 }
 

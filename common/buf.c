@@ -66,13 +66,15 @@ bool ddns_wbuf_u8(struct ddns_wbuf *w, uint8_t v) { return ddns_wbuf_put(w, &v, 
 
 bool ddns_wbuf_u16(struct ddns_wbuf *w, uint16_t v)
 {
-	uint8_t b[2] = {(uint8_t)(v >> 8), (uint8_t)v};
+	uint8_t b[2];
+	ddns_put_u16(b, v);
 	return ddns_wbuf_put(w, b, 2);
 }
 
 bool ddns_wbuf_u32(struct ddns_wbuf *w, uint32_t v)
 {
-	uint8_t b[4] = {(uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v};
+	uint8_t b[4];
+	ddns_put_u32(b, v);
 	return ddns_wbuf_put(w, b, 4);
 }
 
@@ -87,7 +89,6 @@ bool ddns_wbuf_patch_u16(struct ddns_wbuf *w, size_t at, uint16_t v)
 		w->err = true;
 		return false;
 	}
-	w->p[at] = (uint8_t)(v >> 8);
-	w->p[at + 1] = (uint8_t)v;
+	ddns_put_u16(w->p + at, v);
 	return true;
 }

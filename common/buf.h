@@ -16,6 +16,44 @@
 #include <stdint.h>
 #include <string.h>
 
+/*
+ * Big-endian integers at a fixed place (a header field, a count to patch):
+ * the caller has checked that the bytes are there. Every reader and writer
+ * of an integer in the code base goes through these or the buffers below.
+ */
+static inline uint16_t ddns_get_u16(const uint8_t *p)
+{
+	return (uint16_t)((p[0] << 8) | p[1]);
+}
+
+static inline uint32_t ddns_get_u32(const uint8_t *p)
+{
+	return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
+}
+
+static inline uint64_t ddns_get_u64(const uint8_t *p)
+{
+	return ((uint64_t)ddns_get_u32(p) << 32) | ddns_get_u32(p + 4);
+}
+
+static inline void ddns_put_u16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static inline void ddns_put_u32(uint8_t *p, uint32_t v)
+{
+	ddns_put_u16(p, (uint16_t)(v >> 16));
+	ddns_put_u16(p + 2, (uint16_t)v);
+}
+
+static inline void ddns_put_u64(uint8_t *p, uint64_t v)
+{
+	ddns_put_u32(p, (uint32_t)(v >> 32));
+	ddns_put_u32(p + 4, (uint32_t)v);
+}
+
 struct ddns_rbuf {
 	const uint8_t *p;
 	size_t len;
@@ -67,15 +105,13 @@ static inline uint8_t ddns_rbuf_u8(struct ddns_rbuf *r)
 static inline uint16_t ddns_rbuf_u16(struct ddns_rbuf *r)
 {
 	const uint8_t *q = ddns_rbuf_take(r, 2);
-	return q ? (uint16_t)((q[0] << 8) | q[1]) : 0;
+	return q ? ddns_get_u16(q) : 0;
 }
 
 static inline uint32_t ddns_rbuf_u32(struct ddns_rbuf *r)
 {
 	const uint8_t *q = ddns_rbuf_take(r, 4);
-	return q ? ((uint32_t)q[0] << 24) | ((uint32_t)q[1] << 16) |
-			   ((uint32_t)q[2] << 8) | q[3]
-		 : 0;
+	return q ? ddns_get_u32(q) : 0;
 }
 
 static inline uint64_t ddns_rbuf_u64(struct ddns_rbuf *r)

@@ -4,6 +4,7 @@
  * length so a message never carries unread bytes.
  */
 #include "dht/msg.h"
+#include "common/buf.h"
 
 #include <string.h>
 
@@ -154,16 +155,13 @@ void dht_msg_digest_ent(const struct dht_msg *m, size_t i, struct dht_digest_ent
 {
 	const uint8_t *e = m->ents + i * DIGEST_ENT_LEN;
 	memcpy(out->key, e, DHT_KEY_LEN);
-	uint64_t v = 0;
-	for (int k = 0; k < 8; k++)
-		v = (v << 8) | e[DHT_KEY_LEN + k];
-	out->version = v;
+	out->version = ddns_get_u64(e + DHT_KEY_LEN);
 }
 
 void dht_msg_digest_r_ent(const struct dht_msg *m, size_t i, uint16_t *idx, uint8_t *want)
 {
 	const uint8_t *e = m->ents + i * DIGEST_R_ENT_LEN;
-	*idx = (uint16_t)((e[0] << 8) | e[1]);
+	*idx = ddns_get_u16(e);
 	*want = e[2];
 }
 

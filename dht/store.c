@@ -182,10 +182,7 @@ static int load_all(struct dht_store *s, char *why, size_t whylen)
 		}
 		uint8_t mv[MAGIC_VAL_LEN + 4];
 		memcpy(mv, MAGIC_VAL, MAGIC_VAL_LEN);
-		mv[MAGIC_VAL_LEN] = 0;
-		mv[MAGIC_VAL_LEN + 1] = 0;
-		mv[MAGIC_VAL_LEN + 2] = 0;
-		mv[MAGIC_VAL_LEN + 3] = STORE_FORMAT;
+		ddns_put_u32(mv + MAGIC_VAL_LEN, STORE_FORMAT);
 		v.mv_size = sizeof(mv);
 		v.mv_data = mv;
 		rc = mdb_put(txn, s->dbi, &k, &v, 0);
@@ -209,7 +206,7 @@ static int load_all(struct dht_store *s, char *why, size_t whylen)
 		goto out;
 	}
 	const uint8_t *mp = v.mv_data;
-	uint32_t fmt = ((uint32_t)mp[7] << 24) | ((uint32_t)mp[8] << 16) | ((uint32_t)mp[9] << 8) | mp[10];
+	uint32_t fmt = ddns_get_u32(mp + MAGIC_VAL_LEN);
 	if (fmt != STORE_FORMAT) {
 		snprintf(why, whylen, "store format %u, this build reads format %u", fmt, STORE_FORMAT);
 		err = DDNS_ECORRUPT;

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/buf.h"
 #include "dns/dnssec.h"
 #include "dns/name.h"
 #include "dns/rdata.h"
@@ -41,7 +42,8 @@ void dns_block_clear(struct dns_block *b)
 void dns_block_key(const struct dns_name *owner, uint16_t type, uint8_t key[DNS_BLOCK_KEY_LEN])
 {
 	struct dns_name lc;
-	uint8_t t[2] = {(uint8_t)(type >> 8), (uint8_t)type};
+	uint8_t t[2];
+	ddns_put_u16(t, type);
 	struct ddns_sha1 h;
 	dns_name_copy(&lc, owner);
 	dns_name_to_lower(&lc);
@@ -53,7 +55,7 @@ void dns_block_key(const struct dns_name *owner, uint16_t type, uint8_t key[DNS_
 
 static uint16_t sig_covered(const struct dns_rr *sig)
 {
-	return sig->rdlen >= 2 ? (uint16_t)((sig->rdata[0] << 8) | sig->rdata[1]) : 0;
+	return sig->rdlen >= 2 ? ddns_get_u16(sig->rdata) : 0;
 }
 
 /* Types a block may hold as its data set: anything but meta types (OPT,

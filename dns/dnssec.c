@@ -23,6 +23,7 @@
 #include <mbedtls/sha256.h>
 #include <mbedtls/sha512.h>
 
+#include "common/buf.h"
 #include "dns/name.h"
 #include "dns/rdata.h"
 
@@ -79,7 +80,7 @@ uint16_t dnssec_keytag(const uint8_t *k, size_t len)
 	if (len >= 4 && k[3] == 1) {
 		if (len < 7)
 			return 0;
-		return (uint16_t)((k[len - 3] << 8) | k[len - 2]);
+		return ddns_get_u16(k + len - 3);
 	}
 	uint32_t ac = 0;
 	for (size_t i = 0; i < len; i++)
@@ -133,8 +134,7 @@ int dnssec_ds_make(const struct dns_name *owner, const uint8_t *dnskey,
 	if (cap < 4 + dlen)
 		return DDNS_ETOOBIG;
 	uint16_t tag = dnssec_keytag(dnskey, dnskey_len);
-	out[0] = (uint8_t)(tag >> 8);
-	out[1] = (uint8_t)tag;
+	ddns_put_u16(out, tag);
 	out[2] = dnskey[3];
 	out[3] = digest_type;
 	memcpy(out + 4, d, dlen);
@@ -153,7 +153,7 @@ int dnssec_ds_match(const struct dns_name *owner, const uint8_t *dnskey,
 	if (rc)
 		return rc;
 	uint16_t tag = dnssec_keytag(dnskey, dnskey_len);
-	if (((ds[0] << 8) | ds[1]) != tag || ds[2] != dnskey[3] ||
+	if (ddns_get_u16(ds) != tag || ds[2] != dnskey[3] ||
 	    ds_len != 4 + dlen || memcmp(ds + 4, d, dlen) != 0)
 		return DDNS_EBADDS;
 	return 0;
@@ -258,7 +258,7 @@ int dnssec_key_from_dnskey(const struct dns_name *owner, const uint8_t *rdata,
 	}
 	memcpy(k->rdata, rdata, len);
 	k->rdlen = len;
-	k->flags = (uint16_t)((rdata[0] << 8) | rdata[1]);
+	k->flags = ddns_get_u16(rdata);
 	k->tag = dnssec_keytag(rdata, len);
 	*out = k;
 	k = NULL;
@@ -575,8 +575,7 @@ int dnssec_signed_data(const uint8_t *hdr, size_t hdr_len,
 	if (n == 0 || hdr_len < 18)
 		return DDNS_EMALFORMED;
 	unsigned labels = hdr[3];
-	uint32_t ttl = ((uint32_t)hdr[4] << 24) | ((uint32_t)hdr[5] << 16) |
-		       ((uint32_t)hdr[6] << 8) | hdr[7];
+	uint32_t ttl = ddns_get_u32(hdr + 4);
 	/* Owner as signed: lowercased; when the RRSIG has fewer labels than
 	 * the owner, the wildcard it was expanded from (RFC 4035 §5.3.2). */
 	struct dns_name owner;

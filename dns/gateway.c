@@ -37,6 +37,7 @@
 #include <uthash.h>
 #include <utlist.h>
 
+#include "common/buf.h"
 #include "common/log.h"
 #include "dns/block.h"
 #include "dns/gw_internal.h"
@@ -417,12 +418,9 @@ static size_t ede_opt(uint8_t *buf, size_t size, int ede, const char *text)
 	size_t tl = text ? strlen(text) : 0;
 	if (tl > size - 6)
 		tl = size - 6;
-	buf[0] = EDE_OPT >> 8;
-	buf[1] = EDE_OPT & 0xff;
-	buf[2] = (uint8_t)((2 + tl) >> 8);
-	buf[3] = (uint8_t)(2 + tl);
-	buf[4] = (uint8_t)(ede >> 8);
-	buf[5] = (uint8_t)ede;
+	ddns_put_u16(buf, EDE_OPT);
+	ddns_put_u16(buf + 2, (uint16_t)(2 + tl));
+	ddns_put_u16(buf + 4, (uint16_t)ede);
 	if (tl)
 		memcpy(buf + 6, text, tl);
 	return 6 + tl;
@@ -851,8 +849,8 @@ int gw_handle_packet(struct gw *g, const uint8_t *pkt, size_t len, size_t max_ud
 	q->cb = cb;
 	q->arg = arg;
 	q->max_udp = max_udp;
-	q->id = (uint16_t)(pkt[0] << 8 | pkt[1]);
-	q->flags = (uint16_t)(pkt[2] << 8 | pkt[3]);
+	q->id = ddns_get_u16(pkt);
+	q->flags = ddns_get_u16(pkt + 2);
 	DL_APPEND(g->queries, q);
 	g->npending++;
 	g->st.queries++;

@@ -37,6 +37,7 @@
 #include <unistd.h>
 #include <utlist.h>
 
+#include "common/buf.h"
 #include "common/log.h"
 #include "dns/gw_internal.h"
 #include "dns/msg.h"
@@ -164,7 +165,8 @@ static void tcp_answer(void *arg, const uint8_t *pkt, size_t len)
 		DL_DELETE(c->reqs, r);
 		c->pending--;
 		if (pkt) {
-			uint8_t hdr[2] = {(uint8_t)(len >> 8), (uint8_t)len};
+			uint8_t hdr[2];
+			ddns_put_u16(hdr, (uint16_t)len);
 			bufferevent_write(c->bev, hdr, 2);
 			bufferevent_write(c->bev, pkt, len);
 		}
@@ -195,7 +197,7 @@ static void tcp_read_cb(struct bufferevent *bev, void *arg)
 		}
 		if (evbuffer_copyout(in, hdr, 2) < 2)
 			break;
-		size_t len = (size_t)hdr[0] << 8 | hdr[1];
+		size_t len = ddns_get_u16(hdr);
 		if (len == 0) {
 			conn_close(c);
 			return;

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/buf.h"
 #include "dns/rdata.h"
 
 void dns_msg_init(struct dns_msg *m)
@@ -49,10 +50,10 @@ bool dns_edns_opt_next(const struct dns_edns *e, size_t *pos,
 	if (!e->opts || *pos + 4 > e->optlen)
 		return false;
 	const uint8_t *p = e->opts + *pos;
-	uint16_t len = (uint16_t)(p[2] << 8 | p[3]);
+	uint16_t len = ddns_get_u16(p + 2);
 	if (*pos + 4 + len > e->optlen)
 		return false;
-	o->code = (uint16_t)(p[0] << 8 | p[1]);
+	o->code = ddns_get_u16(p);
 	o->len = len;
 	o->data = p + 4;
 	*pos += 4 + (size_t)len;
@@ -66,7 +67,7 @@ static bool opts_valid(const uint8_t *p, size_t len)
 	while (i < len) {
 		if (len - i < 4)
 			return false;
-		size_t l = (size_t)(p[i + 2] << 8 | p[i + 3]);
+		size_t l = ddns_get_u16(p + i + 2);
 		if (len - i - 4 < l)
 			return false;
 		i += 4 + l;
@@ -340,7 +341,7 @@ int dns_msgw_finish(struct dns_msgw *mw)
 	for (int i = 0; i < 4; i++)
 		ddns_wbuf_patch_u16(&mw->w, 4 + 2 * (size_t)i, mw->count[i]);
 	if (mw->tc) {
-		uint16_t fl = (uint16_t)(mw->w.p[2] << 8 | mw->w.p[3]) | DNS_F_TC;
+		uint16_t fl = ddns_get_u16(mw->w.p + 2) | DNS_F_TC;
 		ddns_wbuf_patch_u16(&mw->w, 2, fl);
 	}
 	return (int)mw->w.len;

@@ -5,6 +5,7 @@
  * form (see name.h), so the walkers below index labels without re-checking.
  */
 #include "dns/name.h"
+#include "common/buf.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -200,7 +201,7 @@ int dns_name_from_wire(struct dns_name *n, const uint8_t *pkt, size_t pktlen,
 				return DDNS_EMALFORMED;
 			if (pos + 1 >= pktlen)
 				return DDNS_EMALFORMED;
-			size_t target = ((size_t)(c & 0x3f) << 8) | pkt[pos + 1];
+			size_t target = ddns_get_u16(pkt + pos) & 0x3fffu;
 			if (!jumped) {
 				end = pos + 2;
 				jumped = true;

@@ -6,6 +6,7 @@
  * the table. Types without a description are opaque (RFC 3597).
  */
 #include "dns/rdata.h"
+#include "common/buf.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -747,12 +748,6 @@ static void quoted_to_text(const uint8_t *p, size_t len, struct ddns_wbuf *w)
 	ddns_wbuf_u8(w, '"');
 }
 
-static uint32_t rd32(const uint8_t *p)
-{
-	return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) |
-	       ((uint32_t)p[2] << 8) | p[3];
-}
-
 static void put_str(struct ddns_wbuf *w, const char *s)
 {
 	ddns_wbuf_put(w, s, strlen(s));
@@ -792,24 +787,24 @@ int dns_rdata_to_text(uint16_t type, const uint8_t *rdata, size_t rdlen,
 			p += 1;
 			break;
 		case F_U16:
-			snprintf(b, sizeof(b), "%u", (unsigned)(rdata[p] << 8 | rdata[p + 1]));
+			snprintf(b, sizeof(b), "%u", (unsigned)ddns_get_u16(rdata + p));
 			put_str(w, b);
 			p += 2;
 			break;
 		case F_TYPE: {
 			char tb[DNS_MNEMONIC_MAX];
-			put_str(w, dns_type_to_str((uint16_t)(rdata[p] << 8 | rdata[p + 1]), tb));
+			put_str(w, dns_type_to_str(ddns_get_u16(rdata + p), tb));
 			p += 2;
 			break;
 		}
 		case F_U32: case F_TTL:
-			snprintf(b, sizeof(b), "%lu", (unsigned long)rd32(rdata + p));
+			snprintf(b, sizeof(b), "%lu", (unsigned long)ddns_get_u32(rdata + p));
 			put_str(w, b);
 			p += 4;
 			break;
 		case F_TIME: {
 			char tb[15];
-			put_str(w, dns_time_to_str(rd32(rdata + p), tb));
+			put_str(w, dns_time_to_str(ddns_get_u32(rdata + p), tb));
 			p += 4;
 			break;
 		}

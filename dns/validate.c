@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/buf.h"
 #include "dns/dnssec.h"
 #include "dns/name.h"
 #include "dns/rdata.h"
@@ -139,8 +140,7 @@ static bool pool_has(struct dnssec_validator *v, const struct dns_name *owner,
 
 static uint16_t covered(const struct dns_rr *sig)
 {
-	return sig->rdlen >= 2 ? (uint16_t)((sig->rdata[0] << 8) | sig->rdata[1])
-			       : 0;
+	return sig->rdlen >= 2 ? ddns_get_u16(sig->rdata) : 0;
 }
 
 /* Presentation form of a name for messages. */

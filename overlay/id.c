@@ -1,4 +1,5 @@
 #include "overlay/id.h"
+#include "common/buf.h"
 
 #include <string.h>
 
@@ -7,8 +8,7 @@ void ovl_id_of(const struct tr_addr *a, uint8_t vnode, uint8_t out[DDNS_ID_LEN])
 	uint8_t buf[16 + 2 + 1];
 	size_t n = a->family == TR_AF_INET ? 4 : 16;
 	memcpy(buf, a->ip, n);
-	buf[n] = (uint8_t)(a->port >> 8);
-	buf[n + 1] = (uint8_t)a->port;
+	ddns_put_u16(buf + n, a->port);
 	buf[n + 2] = vnode;
 	ddns_sha1(buf, n + 3, out);
 }

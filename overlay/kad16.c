@@ -1326,10 +1326,7 @@ static void kad_on_request(void *arg, const struct rpc_msg *req)
 		    vlen <= RPC_MAX_PAYLOAD - 64) {
 			uint8_t *buf = malloc(4 + vlen);
 			if (buf) {
-				buf[0] = (uint8_t)(vlen >> 24);
-				buf[1] = (uint8_t)(vlen >> 16);
-				buf[2] = (uint8_t)(vlen >> 8);
-				buf[3] = (uint8_t)vlen;
+				ddns_put_u32(buf, (uint32_t)vlen);
 				if (vlen)
 					memcpy(buf + 4, val, vlen);
 				sent = rpc_reply(k->rpc, req, KAD_VALUE, buf, 4 + vlen) == 0;

@@ -18,13 +18,30 @@ void ovl_params_default(struct ovl_params *p)
 	p->rpc_retries = -1;
 }
 
+/* The one table of overlays, by wire id. */
+static const struct ovl_ops *const ovl_by_wire[] = {
+	[RPC_OVL_CHORD] = &chord_ops,
+	[RPC_OVL_KAD16] = &kad16_ops,
+};
+#define OVL_WIRE_END (sizeof(ovl_by_wire) / sizeof(ovl_by_wire[0]))
+
+const struct ovl_ops *ovl_ops_by_wire(uint8_t wire)
+{
+	return wire < OVL_WIRE_END ? ovl_by_wire[wire] : NULL;
+}
+
 const struct ovl_ops *ovl_ops_by_name(const char *name)
 {
-	static const struct ovl_ops *const all[] = {&chord_ops, &kad16_ops};
-	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
-		if (strcmp(all[i]->name, name) == 0)
-			return all[i];
+	for (size_t w = 0; w < OVL_WIRE_END; w++)
+		if (ovl_by_wire[w] && strcmp(ovl_by_wire[w]->name, name) == 0)
+			return ovl_by_wire[w];
 	return NULL;
+}
+
+const char *ovl_wire_name(uint8_t wire)
+{
+	const struct ovl_ops *ops = ovl_ops_by_wire(wire);
+	return ops ? ops->name : "?";
 }
 
 const char *ovl_ops_name(const struct ovl_ops *ops) { return ops->name; }

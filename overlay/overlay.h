@@ -55,11 +55,25 @@ struct ovl_params {
 
 void ovl_params_default(struct ovl_params *p);
 
+/*
+ * The overlays this build knows. One table (overlay.c) maps each wire id
+ * (RPC_OVL_CHORD, RPC_OVL_KAD16) to its backend, and the backend names it;
+ * sets of overlays are masks with bit OVL_BIT(wire id). Every mapping in
+ * the programs goes through these.
+ */
+#define OVL_BIT(wire) (1u << (wire))
+#define OVL_MASK_ALL (OVL_BIT(RPC_OVL_CHORD) | OVL_BIT(RPC_OVL_KAD16))
+
 /* The backend named "chord" or "kad16", or NULL. */
 const struct ovl_ops *ovl_ops_by_name(const char *name);
+/* The backend with wire id wire, or NULL. */
+const struct ovl_ops *ovl_ops_by_wire(uint8_t wire);
 const char *ovl_ops_name(const struct ovl_ops *ops);
 /* The wire overlay id (RPC_OVL_CHORD, RPC_OVL_KAD16). */
 uint8_t ovl_ops_wire_id(const struct ovl_ops *ops);
+/* The name of the overlay with wire id wire; "?" for one this build does
+ * not know (a newer peer's, or RPC_OVL_NONE). */
+const char *ovl_wire_name(uint8_t wire);
 extern const struct ovl_ops chord_ops;
 extern const struct ovl_ops kad16_ops;
 

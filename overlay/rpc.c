@@ -169,24 +169,6 @@ static void rpc_leave(struct rpc *r)
 		rpc_destroy(r);
 }
 
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	put16(p, (uint16_t)(v >> 16));
-	put16(p + 2, (uint16_t)v);
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	put32(p, (uint32_t)(v >> 32));
-	put32(p + 4, (uint32_t)v);
-}
-
 static size_t addr_iplen(const struct tr_addr *a) { return a->family == TR_AF_INET ? 4 : 16; }
 
 /* Canonical copy of an address (zero padding and unused ip bytes). */
@@ -401,7 +383,7 @@ static int rpc_send_msg(struct rpc *r, const struct tr_addr *to, uint8_t flags,
 			return -ENOMEM;
 	}
 	const struct tr_addr *self = tr_self(r->t);
-	put16(buf + 0, RPC_MAGIC);
+	ddns_put_u16(buf + 0, RPC_MAGIC);
 	buf[2] = RPC_VERSION;
 	buf[3] = flags;
 	buf[4] = overlay;
@@ -410,18 +392,18 @@ static int rpc_send_msg(struct rpc *r, const struct tr_addr *to, uint8_t flags,
 	buf[7] = src_vnode;
 	buf[8] = dst_vnode;
 	buf[9] = self->family;
-	put16(buf + 10, self->port);
+	ddns_put_u16(buf + 10, self->port);
 	memset(buf + 12, 0, 16);
 	memcpy(buf + 12, self->ip, addr_iplen(self));
-	put64(buf + 28, txid);
+	ddns_put_u64(buf + 28, txid);
 	memcpy(buf + 36, self_id(r, src_vnode), DDNS_ID_LEN);
-	put16(buf + RPC_OFF_FRAG_INDEX + 2, (uint16_t)count);
-	put32(buf + 60, (uint32_t)len);
+	ddns_put_u16(buf + RPC_OFF_FRAG_INDEX + 2, (uint16_t)count);
+	ddns_put_u32(buf + 60, (uint32_t)len);
 	int first_err = 0;
 	for (uint32_t i = 0; i < count; i++) {
 		size_t off = (size_t)i * chunk;
 		size_t n = len - off < chunk ? len - off : chunk;
-		put16(buf + RPC_OFF_FRAG_INDEX, (uint16_t)i);
+		ddns_put_u16(buf + RPC_OFF_FRAG_INDEX, (uint16_t)i);
 		if (n)
 			memcpy(buf + RPC_HDR_LEN, payload + off, n);
 		err = tr_send(r->t, to, buf, RPC_HDR_LEN + n);

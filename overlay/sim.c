@@ -33,6 +33,7 @@
  * it still never reads the wall clock or the system's random source.
  */
 #include "overlay/sim.h"
+#include "common/buf.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -153,8 +154,7 @@ static void addr_key(const struct tr_addr *a, uint8_t key[ADDR_KEY_LEN])
 	memset(key, 0, ADDR_KEY_LEN);
 	key[0] = a->family;
 	memcpy(key + 1, a->ip, a->family == TR_AF_INET ? 4 : 16);
-	key[17] = (uint8_t)(a->port >> 8);
-	key[18] = (uint8_t)a->port;
+	ddns_put_u16(key + 17, a->port);
 }
 
 static struct sim_node *node_of(struct tr *t)

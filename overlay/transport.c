@@ -1,4 +1,5 @@
 #include "overlay/transport.h"
+#include "common/buf.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -86,10 +87,7 @@ struct tr_addr tr_addr_v4(uint32_t ip, uint16_t port)
 	struct tr_addr a;
 	memset(&a, 0, sizeof(a));
 	a.family = TR_AF_INET;
-	a.ip[0] = (uint8_t)(ip >> 24);
-	a.ip[1] = (uint8_t)(ip >> 16);
-	a.ip[2] = (uint8_t)(ip >> 8);
-	a.ip[3] = (uint8_t)ip;
+	ddns_put_u32(a.ip, ip);
 	a.port = port;
 	return a;
 }

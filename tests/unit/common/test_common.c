@@ -37,6 +37,43 @@ START_TEST(rbuf_take_rejects_huge_lengths)
 }
 END_TEST
 
+START_TEST(fixed_place_integers_are_big_endian_and_match_the_buffers)
+{
+	uint8_t b[8];
+	ddns_put_u16(b, 0x1234);
+	ck_assert_uint_eq(b[0], 0x12);
+	ck_assert_uint_eq(b[1], 0x34);
+	ck_assert_uint_eq(ddns_get_u16(b), 0x1234);
+	ddns_put_u32(b, 0xdeadbeefu);
+	ck_assert_uint_eq(b[0], 0xde);
+	ck_assert_uint_eq(b[3], 0xef);
+	ck_assert_uint_eq(ddns_get_u32(b), 0xdeadbeefu);
+	ddns_put_u64(b, 0x0102030405060708ull);
+	for (int i = 0; i < 8; i++)
+		ck_assert_uint_eq(b[i], i + 1);
+	ck_assert(ddns_get_u64(b) == 0x0102030405060708ull);
+	/* the same bytes through the writer and the reader */
+	struct ddns_wbuf w;
+	ddns_wbuf_init(&w, 0);
+	ck_assert(ddns_wbuf_u16(&w, 0xfffe) && ddns_wbuf_u32(&w, 0x80000001u) &&
+		  ddns_wbuf_u64(&w, 0x0102030405060708ull));
+	ck_assert_uint_eq(w.len, 14);
+	ck_assert_uint_eq(ddns_get_u16(w.p), 0xfffe);
+	ck_assert_uint_eq(ddns_get_u32(w.p + 2), 0x80000001u);
+	ck_assert_mem_eq(w.p + 6, b, 8);
+	ck_assert(ddns_wbuf_patch_u16(&w, 0, 0x0a0b));
+	ck_assert_uint_eq(w.p[0], 0x0a);
+	ck_assert_uint_eq(w.p[1], 0x0b);
+	struct ddns_rbuf r;
+	ddns_rbuf_init(&r, w.p, w.len);
+	ck_assert_uint_eq(ddns_rbuf_u16(&r), 0x0a0b);
+	ck_assert_uint_eq(ddns_rbuf_u32(&r), 0x80000001u);
+	ck_assert(ddns_rbuf_u64(&r) == 0x0102030405060708ull);
+	ck_assert(!r.err);
+	ddns_wbuf_free(&w);
+}
+END_TEST
+
 START_TEST(wbuf_grows_and_respects_max)
 {
 	struct ddns_wbuf w;
@@ -135,6 +172,7 @@ static Suite *common_suite(void)
 	tcase_add_test(tc, rbuf_reads_in_bounds_and_fails_sticky);
 	tcase_add_test(tc, rbuf_take_rejects_huge_lengths);
 	tcase_add_test(tc, wbuf_grows_and_respects_max);
+	tcase_add_test(tc, fixed_place_integers_are_big_endian_and_match_the_buffers);
 	tcase_add_test(tc, rng_is_deterministic_and_uniformish);
 	tcase_add_test(tc, distribution_summary);
 	tcase_add_test(tc, sha1_known_answer);

@@ -449,53 +449,49 @@ static const char *rcode_name(unsigned rc)
 	return rc < 6 ? n[rc] : rc == DNS_R_BADVERS ? "BADVERS" : "RCODE?";
 }
 
-/*
- * Build the answer, hand it to the callback and free q. rcode may be an
- * extended one (BADVERS). ede < 0: no EDE option. txt: CH TXT strings
- * (n of them) for the answer section instead of the chain.
- */
-static void q_answer(struct gw_query *q, unsigned rcode, int ede, const char *ede_text,
-		     char (*txt)[256], size_t ntxt)
+/* AD (RFC 4035 §3.2.3, RFC 6840 §5.8): all answer data came from blocks the
+ * DHT validated to the trust anchor; a denial only with its NSEC. */
+static bool q_authentic(const struct gw_query *q, unsigned rcode)
 {
-	struct gw *g = q->g;
-	struct dns_msgw *mw = malloc(sizeof(*mw));
-	uint8_t opt[6 + 128];
-	bool ad = false;
-	int rc = -ENOMEM;
+	if (!((q->flags & DNS_F_AD) || q->do_bit) || !q->has_q || q->q.qclass != DNS_C_IN ||
+	    rcode != DNS_R_NOERROR)
+		return false;
+	return q->positive || (q->nsec && nsec_denies(q->nsec, q->q.qtype));
+}
 
-	q_detach(q);
-	if (!mw)
-		goto out;
-	/* AD (RFC 4035 §3.2.3, RFC 6840 §5.8): all answer data came from blocks
-	 * the DHT validated to the trust anchor; a denial only with its NSEC. */
-	if ((q->flags & DNS_F_AD || q->do_bit) && q->has_q && q->q.qclass == DNS_C_IN) {
-		if (rcode == DNS_R_NOERROR && q->positive)
-			ad = true;
-		if (rcode == DNS_R_NOERROR && q->nsec && nsec_denies(q->nsec, q->q.qtype))
-			ad = true;
-	}
+/* Header, OPT (carrying the optlen bytes of options at opt, which must live
+ * until dns_msgw_finish) and question. */
+static int q_write_head(struct gw_query *q, struct dns_msgw *mw, unsigned rcode, bool ad,
+			uint8_t *opt, size_t optlen)
+{
 	uint16_t flags = DNS_F_QR | (q->flags & (0x7800 | DNS_F_RD | DNS_F_CD)) | DNS_F_RA |
 			 (ad ? DNS_F_AD : 0) | (rcode & 0xf);
-	if ((rc = dns_msgw_init(mw, q->id, flags, q_limit(q))))
-		goto out;
+	int rc = dns_msgw_init(mw, q->id, flags, q_limit(q));
+	if (rc)
+		return rc;
 	if (q->edns) {
 		struct dns_edns e;
 		memset(&e, 0, sizeof(e));
 		e.present = true;
-		e.udp_size = g->p.udp_max;
+		e.udp_size = q->g->p.udp_max;
 		e.ext_rcode = (uint8_t)(rcode >> 4);
 		e.flags = q->do_bit ? DNS_EDNS_DO : 0;
-		if (ede >= 0) {
-			e.optlen = (uint16_t)ede_opt(opt, sizeof(opt), ede, ede_text);
-			e.opts = opt;
-		}
+		e.optlen = (uint16_t)optlen;
+		e.opts = optlen ? opt : NULL;
 		if ((rc = dns_msgw_edns(mw, &e)))
-			goto out;
+			return rc;
 	}
-	if (q->has_q && (rc = dns_msgw_question(mw, &q->q)))
-		goto out;
+	return q->has_q ? dns_msgw_question(mw, &q->q) : 0;
+}
+
+/* Answer section (the chain, or CH TXT strings) and authority (the denial
+ * proof, with DO). A TXT string that does not fit is left out. */
+static int q_write_sections(struct gw_query *q, struct dns_msgw *mw, char (*txt)[256],
+			    size_t ntxt)
+{
+	int rc = 0;
 	for (size_t i = 0; i < q->nchain && rc == 0; i++)
-		rc = put_rrset(g, mw, DNS_S_ANSWER, q->chain[i], q->do_bit);
+		rc = put_rrset(q->g, mw, DNS_S_ANSWER, q->chain[i], q->do_bit);
 	for (size_t i = 0; i < ntxt && rc == 0; i++) {
 		uint8_t rd[256];
 		size_t l = strlen(txt[i]);
@@ -508,13 +504,15 @@ static void q_answer(struct gw_query *q, unsigned rcode, int ede, const char *ed
 		rc = rc == DDNS_ETOOBIG ? 0 : rc;
 	}
 	if (q->nsec && q->do_bit && rc == 0)
-		rc = put_rrset(g, mw, DNS_S_AUTHORITY, q->nsec, true);
-	if (rc)
-		goto out;
-	rc = dns_msgw_finish(mw);
-	if (rc < 0)
-		goto out;
-	if (mw->tc)
+		rc = put_rrset(q->g, mw, DNS_S_AUTHORITY, q->nsec, true);
+	return rc;
+}
+
+/* The statistics of one answer sent. */
+static void q_count(struct gw_query *q, unsigned rcode, bool ad, bool tc)
+{
+	struct gw *g = q->g;
+	if (tc)
 		g->st.truncated++;
 	if (ad)
 		g->st.ad++;
@@ -525,25 +523,53 @@ static void q_answer(struct gw_query *q, unsigned rcode, int ede, const char *ed
 	if (q->has_q && q->q.qclass == DNS_C_IN && !q->touched_dht && rcode != DNS_R_FORMERR &&
 	    rcode != DNS_R_REFUSED && rcode != DNS_R_NOTIMP)
 		g->st.answered_from_cache++;
-	if (ddns_log_get_level() >= DDNS_LOG_DEBUG) {
-		char name[DNS_NAME_STR_MAX], tb[DNS_MNEMONIC_MAX], cost[128];
-		size_t off = 0;
-		cost[0] = 0;
-		for (size_t i = 0; i < g->novl && off < sizeof(cost); i++)
-			off += (size_t)snprintf(cost + off, sizeof(cost) - off, " %s rpcs=%u hops=%u",
-						g->ovl[i].name, q->rpcs[i], q->hops[i]);
-		if (q->has_q && dns_name_to_str(&q->q.qname, name, sizeof(name)) > 0)
-			log_debug("gw: %s %s -> %s an=%zu%s%s%s", name,
-				  dns_type_to_str(q->q.qtype, tb), rcode_name(rcode), q->nchain,
-				  mw->tc ? " tc" : "", q->touched_dht ? "" : " (cache)", cost);
-	}
-	q->cb(q->arg, mw->w.p, mw->w.len);
-	rc = 0;
-out:
-	if (rc) {
+}
+
+/* One debug line per answer: name, type, rcode and each overlay's cost. */
+static void q_log(const struct gw_query *q, unsigned rcode, bool tc)
+{
+	const struct gw *g = q->g;
+	char name[DNS_NAME_STR_MAX], tb[DNS_MNEMONIC_MAX], cost[128];
+	size_t off = 0;
+	if (ddns_log_get_level() < DDNS_LOG_DEBUG || !q->has_q ||
+	    dns_name_to_str(&q->q.qname, name, sizeof(name)) <= 0)
+		return;
+	cost[0] = 0;
+	for (size_t i = 0; i < g->novl && off < sizeof(cost); i++)
+		off += (size_t)snprintf(cost + off, sizeof(cost) - off, " %s rpcs=%u hops=%u",
+					g->ovl[i].name, q->rpcs[i], q->hops[i]);
+	log_debug("gw: %s %s -> %s an=%zu%s%s%s", name, dns_type_to_str(q->q.qtype, tb),
+		  rcode_name(rcode), q->nchain, tc ? " tc" : "", q->touched_dht ? "" : " (cache)",
+		  cost);
+}
+
+/*
+ * Build the answer, hand it to the callback and free q. rcode may be an
+ * extended one (BADVERS). ede < 0: no EDE option. txt: CH TXT strings
+ * (n of them) for the answer section instead of the chain.
+ */
+static void q_answer(struct gw_query *q, unsigned rcode, int ede, const char *ede_text,
+		     char (*txt)[256], size_t ntxt)
+{
+	struct gw *g = q->g;
+	struct dns_msgw *mw = malloc(sizeof(*mw));
+	bool ad = q_authentic(q, rcode);
+	uint8_t opt[6 + 128];
+	size_t optlen = ede >= 0 ? ede_opt(opt, sizeof(opt), ede, ede_text) : 0;
+	int rc = -ENOMEM;
+
+	q_detach(q);
+	if (mw && (rc = q_write_head(q, mw, rcode, ad, opt, optlen)) == 0 &&
+	    (rc = q_write_sections(q, mw, txt, ntxt)) == 0)
+		rc = dns_msgw_finish(mw);
+	if (rc < 0) {
 		log_warn("gw: cannot build an answer: %s", ddns_strerror(rc));
 		g->st.dropped++;
 		q->cb(q->arg, NULL, 0);
+	} else {
+		q_count(q, rcode, ad, mw->tc);
+		q_log(q, rcode, mw->tc);
+		q->cb(q->arg, mw->w.p, mw->w.len);
 	}
 	if (mw)
 		dns_msgw_free(mw);

@@ -25,6 +25,7 @@ static void usage(FILE *f)
 		"usage: ddnsd --listen ADDR:PORT [--overlay kad16|chord ...] [--join ADDR:PORT ...]\n"
 		"             [--dns ADDR:PORT] [--trust-anchor FILE] [--data-dir DIR]\n"
 		"             [--replicas N] [--vnodes N] [--gateway-mode default|compare]\n"
+		"             [--servfail-ttl SECONDS]\n"
 		"             [--metrics ADDR:PORT] [--config FILE] [--log-level LEVEL]\n"
 		"             [--log-file FILE] [--pid-file FILE]\n"
 		"             [--latency-matrix FILE [--latency-host I] [--latency-seed S]]\n"
@@ -54,6 +55,9 @@ static void usage(FILE *f)
 		"  --gateway-mode MODE     default: look up through kad16 (or the only\n"
 		"                          overlay); compare: through every overlay, all\n"
 		"                          counted in the statistics\n"
+		"  --servfail-ttl S        gateway: answer a name whose lookup failed (bogus,\n"
+		"                          unreachable) SERVFAIL from a cache for S seconds,\n"
+		"                          0..3600 (default 30; 0: never cache)\n"
 		"  --metrics ADDR:PORT     serve Prometheus text at http://ADDR:PORT/metrics\n"
 		"  --config FILE           read options from FILE: 'name value' lines with\n"
 		"                          the long option names, '#' comments; the command\n"
@@ -89,6 +93,7 @@ static const struct option long_opts[] = {
 	{"replicas", required_argument, NULL, 0},
 	{"vnodes", required_argument, NULL, 0},
 	{"gateway-mode", required_argument, NULL, 0},
+	{"servfail-ttl", required_argument, NULL, 0},
 	{"metrics", required_argument, NULL, 0},
 	{"config", required_argument, NULL, 0},
 	{"log-level", required_argument, NULL, 0},

@@ -12,10 +12,19 @@
  *   NEG                 NODATA when something else is known at cur (a cached
  *                       RRset of another type), else NSEC <cur, NSEC>
  *   NSEC  <cur, NSEC>   found -> NODATA (with the NSEC proof); else NXDOMAIN
+ *   SOA   <at, SOA>     every negative answer first looks for its zone's SOA
+ *                       (RFC 2308 §3), walking up from the name: `at` starts
+ *                       at the NSEC's signer (the apex) when there is one,
+ *                       else at cur for NODATA and at cur's parent for
+ *                       NXDOMAIN; found -> answer with it in the authority
+ *                       section; not found -> the next ancestor, at most
+ *                       GW_SOA_STEPS of them; then (or on an error) the
+ *                       answer goes without one.
  *
  * Any other DHT status ends the query with SERVFAIL and an Extended DNS
- * Error (gw_rcode_of). A step is served from the positive or negative cache
- * when possible, else it joins an outstanding fetch of the same key or
+ * Error (gw_rcode_of), and is cached for servfail_ttl with its status (RFC
+ * 9520), so a broken name is not asked of the ring at the clients' rate. A
+ * step is served from the positive, negative or failure cache when possible, else it joins an outstanding fetch of the same key or
  * starts one (dht_get on the default overlay, or every overlay in compare
  * mode). Cache hits run synchronously in q_run; DHT results come back
  * through fetch_get_cb and resume the waiting queries.
@@ -60,6 +69,7 @@ struct gw_centry {
 	uint8_t key[DHT_KEY_LEN];
 	uint64_t expire_us;
 	struct gw_rrset *rs; /* positive cache only */
+	int status;          /* failure cache only: the DHT status */
 };
 
 struct gw_fetch;
@@ -84,7 +94,10 @@ struct gw_fetch {
 	struct gw_query *waiters;       /* linked by wnext */
 };
 
-enum gw_stage { ST_TYPE, ST_CNAME, ST_NSEC };
+enum gw_stage { ST_TYPE, ST_CNAME, ST_NSEC, ST_SOA };
+
+/* Ancestors a negative answer may look up for its zone's SOA. */
+#define GW_SOA_STEPS 4
 
 struct gw_query {
 	struct gw_query *next, *prev;   /* g->queries */
@@ -104,6 +117,10 @@ struct gw_query {
 	struct gw_rrset *chain[GW_MAX_CNAME + 1];
 	size_t nchain;
 	struct gw_rrset *nsec;
+	struct gw_rrset *soa;           /* the zone's SOA for a negative answer */
+	struct dns_name soa_at;         /* ST_SOA: where the SOA is looked for */
+	unsigned soa_steps;             /* ST_SOA: names tried so far */
+	unsigned neg_rcode;             /* ST_SOA: NOERROR (NODATA) or NXDOMAIN */
 	bool positive;                  /* the last step found its RRset */
 	bool touched_dht;
 	unsigned rpcs[GW_MAX_OVERLAYS], hops[GW_MAX_OVERLAYS];
@@ -127,6 +144,7 @@ void gw_params_default(struct gw_params *p)
 	p->tcp_max_pending = 32;
 	p->max_pending = 10000;
 	p->nsec_lookup = true;
+	p->servfail_ttl = 30;
 }
 
 int gw_rcode_of(int status, int *ede)
@@ -223,13 +241,15 @@ static struct gw_centry *cache_find(struct gw *g, struct gw_centry **tab, size_t
 }
 
 /* Insert or replace; evicts the least recently used entry beyond max. rs
- * (may be NULL) gains a reference. */
-static void cache_put(struct gw *g, struct gw_centry **tab, size_t *n, size_t max,
-		      const uint8_t key[DHT_KEY_LEN], uint64_t expire_us, struct gw_rrset *rs)
+ * (may be NULL) gains a reference. Returns the entry, or NULL when nothing
+ * was cached. */
+static struct gw_centry *cache_put(struct gw *g, struct gw_centry **tab, size_t *n, size_t max,
+				   const uint8_t key[DHT_KEY_LEN], uint64_t expire_us,
+				   struct gw_rrset *rs)
 {
 	struct gw_centry *e;
 	if (max == 0 || expire_us <= gw_now_us(g))
-		return;
+		return NULL;
 	HASH_FIND(hh, *tab, key, DHT_KEY_LEN, e);
 	if (e) {
 		HASH_DEL(*tab, e);
@@ -244,12 +264,13 @@ static void cache_put(struct gw *g, struct gw_centry **tab, size_t *n, size_t ma
 	}
 	e = calloc(1, sizeof(*e));
 	if (!e)
-		return; /* a cache is allowed to forget */
+		return NULL; /* a cache is allowed to forget */
 	memcpy(e->key, key, DHT_KEY_LEN);
 	e->expire_us = expire_us;
 	e->rs = rs ? rs_ref(rs) : NULL;
 	HASH_ADD(hh, *tab, key, DHT_KEY_LEN, e);
 	(*n)++;
+	return e;
 }
 
 static void cache_clear(struct gw_centry **tab, size_t *n)
@@ -343,6 +364,7 @@ static void q_free(struct gw_query *q)
 	for (size_t i = 0; i < q->nchain; i++)
 		rs_unref(q->chain[i]);
 	rs_unref(q->nsec);
+	rs_unref(q->soa);
 	free(q);
 }
 
@@ -396,6 +418,33 @@ static int put_rrset(struct gw *g, struct dns_msgw *mw, enum dns_section s,
 		rc = dns_msgw_rr(mw, s, &r);
 	}
 	free(idx);
+	return rc == DDNS_ETOOBIG ? 0 : rc;
+}
+
+/* SOA MINIMUM: the last four octets of the RDATA (RFC 1035 §3.3.13). */
+static uint32_t soa_minimum(const struct dns_rr *soa)
+{
+	return soa->rdlen >= 22 ? ddns_get_u32(soa->rdata + soa->rdlen - 4) : 0;
+}
+
+/* The zone's SOA in the authority section of a negative answer, with the TTL
+ * a resolver may cache the denial for: min(SOA MINIMUM, the SOA's own TTL
+ * left) (RFC 2308 §3, §5); its RRSIGs with DO. */
+static int put_soa(struct gw *g, struct dns_msgw *mw, const struct gw_rrset *soa, bool with_sigs)
+{
+	if (soa->rrs.n == 0)
+		return 0;
+	uint32_t ttl = rs_ttl_left(g, soa), min = soa_minimum(&soa->rrs.rr[0]);
+	if (min < ttl)
+		ttl = min;
+	struct dns_rr r = soa->rrs.rr[0];
+	r.ttl = ttl;
+	int rc = dns_msgw_rr(mw, DNS_S_AUTHORITY, &r);
+	for (size_t i = 0; with_sigs && i < soa->sigs.n && rc == 0; i++) {
+		r = soa->sigs.rr[i];
+		r.ttl = ttl;
+		rc = dns_msgw_rr(mw, DNS_S_AUTHORITY, &r);
+	}
 	return rc == DDNS_ETOOBIG ? 0 : rc;
 }
 
@@ -503,6 +552,8 @@ static int q_write_sections(struct gw_query *q, struct dns_msgw *mw, char (*txt)
 		rc = dns_msgw_rr(mw, DNS_S_ANSWER, &r);
 		rc = rc == DDNS_ETOOBIG ? 0 : rc;
 	}
+	if (q->soa && rc == 0)
+		rc = put_soa(q->g, mw, q->soa, q->do_bit);
 	if (q->nsec && q->do_bit && rc == 0)
 		rc = put_rrset(q->g, mw, DNS_S_AUTHORITY, q->nsec, true);
 	return rc;
@@ -595,6 +646,36 @@ static bool in_chain(const struct gw_query *q, const struct dns_name *n)
 	return false;
 }
 
+/* The signer of the RRset's first RRSIG (RFC 4034 §3.1.7): its zone's apex. */
+static bool rs_signer(const struct gw_rrset *rs, struct dns_name *out)
+{
+	size_t off = 18;
+	return rs->sigs.n && rs->sigs.rr[0].rdlen > off &&
+	       dns_name_from_wire(out, rs->sigs.rr[0].rdata, rs->sigs.rr[0].rdlen, &off, false) ==
+		       0;
+}
+
+/* The denial is known (rcode NOERROR for NODATA, or NXDOMAIN): look for the
+ * zone's SOA first (the SOA step), then answer. known: an RRset of another
+ * type at the name (NULL: none). Returns true when the query was answered. */
+static bool q_deny(struct gw_query *q, unsigned rcode, const struct gw_rrset *known)
+{
+	q->neg_rcode = rcode;
+	q->soa_steps = 0;
+	if ((q->nsec && rs_signer(q->nsec, &q->soa_at)) || (known && rs_signer(known, &q->soa_at))) {
+		/* the apex, from the proof or from the signer of what is there */
+	} else if (rcode == DNS_R_NXDOMAIN) {
+		if (dns_name_parent(&q->cur, &q->soa_at) != 0) {
+			q_answer(q, rcode, -1, NULL, NULL, 0); /* no name above the root */
+			return true;
+		}
+	} else {
+		dns_name_copy(&q->soa_at, &q->cur);
+	}
+	q->stage = ST_SOA;
+	return false;
+}
+
 /* Neither the type nor a CNAME is at cur: NODATA or NXDOMAIN? Returns true
  * when the query was answered. */
 static bool q_negative(struct gw_query *q)
@@ -602,15 +683,27 @@ static bool q_negative(struct gw_query *q)
 	struct gw *g = q->g;
 	uint8_t k[DHT_KEY_LEN];
 	name_key(&q->cur, k);
-	if (cache_find(g, &g->exist, &g->nexist, k)) {
-		q_answer(q, DNS_R_NOERROR, -1, NULL, NULL, 0);
-		return true;
-	}
+	struct gw_centry *e = cache_find(g, &g->exist, &g->nexist, k);
+	if (e)
+		return q_deny(q, DNS_R_NOERROR, e->rs);
 	if (g->p.nsec_lookup && q->stage != ST_NSEC) {
 		q->stage = ST_NSEC;
 		return false;
 	}
-	q_answer(q, DNS_R_NXDOMAIN, -1, NULL, NULL, 0);
+	return q_deny(q, DNS_R_NXDOMAIN, NULL);
+}
+
+/* The SOA step's result. */
+static bool q_soa_result(struct gw_query *q, int status, struct gw_rrset *rs)
+{
+	if (status == 0) {
+		q->soa = rs_ref(rs);
+		q->g->st.neg_with_soa++;
+	} else if (status == DDNS_ENOTFOUND && ++q->soa_steps < GW_SOA_STEPS &&
+		   dns_name_parent(&q->soa_at, &q->soa_at) == 0) {
+		return false; /* try the next name up */
+	}
+	q_answer(q, q->neg_rcode, -1, NULL, NULL, 0);
 	return true;
 }
 
@@ -622,11 +715,11 @@ static bool q_negative(struct gw_query *q)
 static bool q_result(struct gw_query *q, int status, struct gw_rrset *rs)
 {
 	struct gw *g = q->g;
+	if (q->stage == ST_SOA)
+		return q_soa_result(q, status, rs);
 	if (status != 0 && status != DDNS_ENOTFOUND) {
-		if (q->stage == ST_NSEC) { /* the denial itself stands */
-			q_answer(q, DNS_R_NXDOMAIN, -1, NULL, NULL, 0);
-			return true;
-		}
+		if (q->stage == ST_NSEC) /* the denial itself stands */
+			return q_deny(q, DNS_R_NXDOMAIN, NULL);
 		q_fail(q, status);
 		return true;
 	}
@@ -671,11 +764,11 @@ static bool q_result(struct gw_query *q, int status, struct gw_rrset *rs)
 	case ST_NSEC:
 		if (status == 0) {
 			q->nsec = rs_ref(rs);
-			q_answer(q, DNS_R_NOERROR, -1, NULL, NULL, 0);
-		} else {
-			q_answer(q, DNS_R_NXDOMAIN, -1, NULL, NULL, 0);
+			return q_deny(q, DNS_R_NOERROR, NULL);
 		}
-		return true;
+		return q_deny(q, DNS_R_NXDOMAIN, NULL);
+	case ST_SOA:
+		break; /* handled above */
 	}
 	return true;
 }
@@ -705,10 +798,18 @@ static void fetch_deliver(struct gw_fetch *f, int status, struct gw_rrset *rs)
 		uint8_t nk[DHT_KEY_LEN];
 		cache_put(g, &g->pos, &g->npos, g->p.cache_entries, f->key, rs->expire_us, rs);
 		name_key(&f->name, nk);
-		cache_put(g, &g->exist, &g->nexist, g->p.cache_entries, nk, rs->expire_us, NULL);
+		/* the RRset too: its signer names the zone of a later NODATA */
+		cache_put(g, &g->exist, &g->nexist, g->p.cache_entries, nk, rs->expire_us, rs);
 	} else if (status == DDNS_ENOTFOUND) {
 		cache_put(g, &g->neg, &g->nneg, g->p.neg_cache_entries, f->key,
 			  gw_now_us(g) + (uint64_t)g->p.neg_ttl * US, NULL);
+	} else if (g->p.servfail_ttl && status != -ENOMEM && status != DDNS_ECANCELLED) {
+		/* RFC 9520 §3.2: hold the failure, with its status for the EDE */
+		struct gw_centry *e = cache_put(g, &g->fail, &g->nfail, g->p.neg_cache_entries,
+						f->key,
+						gw_now_us(g) + (uint64_t)g->p.servfail_ttl * US, NULL);
+		if (e)
+			e->status = status;
 	}
 	struct gw_query *w = f->waiters;
 	f->waiters = NULL;
@@ -768,9 +869,10 @@ static void fetch_get_cb(void *arg, const struct dht_get_result *res)
 		fetch_free(f);
 }
 
-/* Make q wait for <q->cur, type>: join an outstanding fetch or start one.
+/* Make q wait for <name, type>: join an outstanding fetch or start one.
  * Returns 0 or an error (q not waiting). */
-static int fetch_join(struct gw_query *q, const uint8_t key[DHT_KEY_LEN], uint16_t type)
+static int fetch_join(struct gw_query *q, const struct dns_name *name,
+		      const uint8_t key[DHT_KEY_LEN], uint16_t type)
 {
 	struct gw *g = q->g;
 	struct gw_fetch *f;
@@ -782,7 +884,7 @@ static int fetch_join(struct gw_query *q, const uint8_t key[DHT_KEY_LEN], uint16
 		if (!f)
 			return -ENOMEM;
 		memcpy(f->key, key, DHT_KEY_LEN);
-		dns_name_copy(&f->name, &q->cur);
+		dns_name_copy(&f->name, name);
 		f->type = type;
 		f->g = g;
 		DL_APPEND(g->all_fetches, f);
@@ -816,12 +918,14 @@ static void q_run(struct gw_query *q)
 {
 	struct gw *g = q->g;
 	for (;;) {
-		uint16_t t = q->stage == ST_TYPE ? q->q.qtype
-			     : q->stage == ST_CNAME ? (uint16_t)DNS_T_CNAME
-						    : (uint16_t)DNS_T_NSEC;
+		static const uint16_t step_type[] = {[ST_CNAME] = DNS_T_CNAME,
+						     [ST_NSEC] = DNS_T_NSEC,
+						     [ST_SOA] = DNS_T_SOA};
+		uint16_t t = q->stage == ST_TYPE ? q->q.qtype : step_type[q->stage];
+		const struct dns_name *at = q->stage == ST_SOA ? &q->soa_at : &q->cur;
 		uint8_t key[DHT_KEY_LEN];
 		struct gw_centry *e;
-		dns_block_key(&q->cur, t, key);
+		dns_block_key(at, t, key);
 		if ((e = cache_find(g, &g->pos, &g->npos, key))) {
 			g->st.cache_hits++;
 			struct gw_rrset *rs = rs_ref(e->rs);
@@ -837,8 +941,14 @@ static void q_run(struct gw_query *q)
 				return;
 			continue;
 		}
+		if ((e = cache_find(g, &g->fail, &g->nfail, key))) {
+			g->st.servfail_hits++;
+			if (q_result(q, e->status, NULL))
+				return;
+			continue;
+		}
 		g->st.cache_misses++;
-		int rc = fetch_join(q, key, t);
+		int rc = fetch_join(q, at, key, t);
 		if (rc)
 			q_fail(q, rc);
 		return;
@@ -1029,6 +1139,7 @@ void gw_free(struct gw *g)
 	}
 	cache_clear(&g->pos, &g->npos);
 	cache_clear(&g->neg, &g->nneg);
+	cache_clear(&g->fail, &g->nfail);
 	cache_clear(&g->exist, &g->nexist);
 	free(g->identity);
 	free(g->listen);

@@ -32,7 +32,10 @@
  *    version.server., stats.ddns. (the statistics as TXT strings).
  *  - NXDOMAIN when neither the type nor a CNAME exists at the name and
  *    nothing else is known of the name (no cached RRset of another type, no
- *    NSEC block of the name); NODATA otherwise.
+ *    NSEC block of the name); NODATA otherwise. Both carry the zone's SOA
+ *    in the authority section when the DHT has it (TTL min(SOA MINIMUM,
+ *    SOA TTL), RFC 2308), with its RRSIGs when DO is set.
+ *  - SERVFAIL (with its EDE) is cached for servfail_ttl seconds.
  *
  * The gateway is a client of dht/ and of the DNS wire code (dns/msg.h); it
  * never talks to the overlay directly. Time for its caches is the first
@@ -86,6 +89,9 @@ struct gw_params {
 	unsigned tcp_max_pending; /* unanswered queries per TCP connection (default 32) */
 	size_t max_pending;       /* unanswered queries overall before SERVFAIL (default 10000) */
 	bool nsec_lookup;         /* consult the name's NSEC block before NXDOMAIN (default true) */
+	uint32_t servfail_ttl;    /* seconds a failed lookup (bogus, unreachable) is held and
+				     answered SERVFAIL with its EDE from the cache (RFC 9520;
+				     default 30; 0: never); bounded by neg_cache_entries */
 	const char *identity;     /* id.server answer (copied); NULL: the host name */
 };
 
@@ -171,10 +177,13 @@ struct gw_stats {
 	uint64_t ad;             /* answers with AD */
 	uint64_t cache_hits, cache_misses;         /* positive RRset cache, per lookup step */
 	uint64_t neg_hits;                         /* negative cache hits */
+	uint64_t servfail_hits;  /* lookup steps answered from the failure cache */
+	uint64_t neg_with_soa;   /* negative answers that carried their zone's SOA */
 	uint64_t answered_from_cache;              /* IN queries that touched no DHT */
 	uint64_t coalesced;      /* lookup steps that joined an outstanding identical one */
 	uint64_t cname_followed, cname_loops;
 	uint64_t cache_entries, neg_cache_entries; /* now */
+	uint64_t servfail_cache_entries;           /* now */
 	uint64_t tcp_conns, tcp_conns_refused, tcp_conns_open;
 	uint64_t pending;        /* queries waiting for the DHT now */
 	size_t noverlays;

@@ -45,8 +45,8 @@ struct gw {
 	size_t novl;
 	struct ddns_rng rng;           /* RR shuffling, seeded from getrandom */
 
-	struct gw_centry *pos, *neg, *exist; /* uthash tables, oldest first (LRU) */
-	size_t npos, nneg, nexist;
+	struct gw_centry *pos, *neg, *exist, *fail; /* uthash tables, oldest first (LRU) */
+	size_t npos, nneg, nexist, nfail;
 	struct gw_fetch *fetching;     /* uthash by key: outstanding lookups */
 	struct gw_fetch *all_fetches;  /* every live fetch (list), for gw_free */
 	struct gw_query *queries;      /* every pending query (list) */

@@ -57,6 +57,7 @@ void gw_get_stats(struct gw *g, struct gw_stats *out)
 	*out = g->st;
 	out->cache_entries = g->npos;
 	out->neg_cache_entries = g->nneg;
+	out->servfail_cache_entries = g->nfail;
 	out->pending = g->npending;
 	gw_net_stats(g, out);
 	out->noverlays = g->novl;
@@ -124,6 +125,10 @@ size_t gw_ch_strings(struct gw *g, const struct dns_name *qname,
 		 (unsigned long long)st.neg_hits, (unsigned long long)st.answered_from_cache,
 		 (unsigned long long)st.coalesced, (unsigned long long)st.cache_entries,
 		 (unsigned long long)st.neg_cache_entries);
+	snprintf(txt[n++], 256, "servfail_hits=%llu servfail_entries=%llu neg_with_soa=%llu",
+		 (unsigned long long)st.servfail_hits,
+		 (unsigned long long)st.servfail_cache_entries,
+		 (unsigned long long)st.neg_with_soa);
 	snprintf(txt[n++], 256, "cname_followed=%llu cname_loops=%llu tcp_conns=%llu "
 				"tcp_open=%llu tcp_refused=%llu overload=%llu",
 		 (unsigned long long)st.cname_followed, (unsigned long long)st.cname_loops,
@@ -210,6 +215,10 @@ int gw_metrics_text(struct gw *g, struct ddns_wbuf *w)
 	counter(w, "cache_misses_total", "Lookup steps that needed the DHT.", st.cache_misses);
 	counter(w, "negative_cache_hits_total", "Lookup steps served by the negative cache.",
 		st.neg_hits);
+	counter(w, "servfail_cache_hits_total",
+		"Lookup steps answered SERVFAIL from the failure cache.", st.servfail_hits);
+	counter(w, "negative_with_soa_total", "Negative answers that carried the zone's SOA.",
+		st.neg_with_soa);
 	counter(w, "answered_from_cache_total", "IN queries answered without the DHT.",
 		st.answered_from_cache);
 	counter(w, "coalesced_total", "Lookup steps that joined an identical outstanding one.",
@@ -217,6 +226,7 @@ int gw_metrics_text(struct gw *g, struct ddns_wbuf *w)
 	counter(w, "cname_followed_total", "CNAME links followed.", st.cname_followed);
 	gauge(w, "cache_entries", "Positive cache entries.", st.cache_entries);
 	gauge(w, "negative_cache_entries", "Negative cache entries.", st.neg_cache_entries);
+	gauge(w, "servfail_cache_entries", "Failure cache entries.", st.servfail_cache_entries);
 	gauge(w, "pending_queries", "Queries waiting for the DHT.", st.pending);
 	counter(w, "tcp_connections_total", "TCP connections accepted.", st.tcp_conns);
 	counter(w, "tcp_connections_refused_total", "TCP connections over the limit.",

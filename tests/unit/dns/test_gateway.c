@@ -123,11 +123,29 @@ START_TEST(cname_and_negative)
 	ck_assert_uint_eq(dns_msg_rcode(&m), DNS_R_SERVFAIL);
 	dns_msg_clear(&m);
 
-	/* Missing name: NXDOMAIN, no AD. */
+	/* Missing name: NXDOMAIN, no AD; the zone's SOA in authority (found
+	 * at the parent, example.) with TTL min(MINIMUM 300, SOA TTL), and its
+	 * RRSIG with DO (RFC 2308 §3). */
 	w_ask(w, g, "missing.example.", DNS_T_A, 1232, true, 0, 1232, &m);
 	ck_assert_uint_eq(dns_msg_rcode(&m), DNS_R_NXDOMAIN);
 	ck_assert_uint_eq(m.sec[DNS_S_ANSWER].n, 0);
 	ck_assert(!(m.flags & DNS_F_AD));
+	ck_assert_uint_eq(w_count(&m, DNS_S_AUTHORITY, DNS_T_SOA), 1);
+	ck_assert_uint_eq(w_count(&m, DNS_S_AUTHORITY, DNS_T_RRSIG), 1);
+	{
+		const struct dns_rr *soa = &m.sec[DNS_S_AUTHORITY].rr[0];
+		struct dns_name ex = w_name("example.");
+		ck_assert_uint_eq(soa->type, DNS_T_SOA);
+		ck_assert(dns_name_equal(&soa->owner, &ex));
+		ck_assert_uint_eq(soa->ttl, 300);
+	}
+	dns_msg_clear(&m);
+	/* Deeper under the zone: the walk goes up two names; without DO no
+	 * RRSIG. */
+	w_ask(w, g, "a.b.missing.example.", DNS_T_A, -1, false, 0, 512, &m);
+	ck_assert_uint_eq(dns_msg_rcode(&m), DNS_R_NXDOMAIN);
+	ck_assert_uint_eq(w_count(&m, DNS_S_AUTHORITY, DNS_T_SOA), 1);
+	ck_assert_uint_eq(w_count(&m, DNS_S_AUTHORITY, DNS_T_RRSIG), 0);
 	dns_msg_clear(&m);
 
 	/* A chain into nothing: NXDOMAIN with the CNAME (RFC 6604). */
@@ -142,7 +160,9 @@ START_TEST(cname_and_negative)
 	ck_assert_uint_eq(dns_msg_rcode(&m), DNS_R_NOERROR);
 	ck_assert_uint_eq(m.sec[DNS_S_ANSWER].n, 0);
 	ck_assert_uint_eq(w_count(&m, DNS_S_AUTHORITY, DNS_T_NSEC), 1);
-	ck_assert_uint_eq(w_count(&m, DNS_S_AUTHORITY, DNS_T_RRSIG), 1);
+	ck_assert_uint_eq(w_count(&m, DNS_S_AUTHORITY, DNS_T_SOA), 1); /* from the NSEC's signer */
+	ck_assert_uint_eq(w_count(&m, DNS_S_AUTHORITY, DNS_T_RRSIG), 2);
+	ck_assert_uint_eq(m.sec[DNS_S_AUTHORITY].rr[0].type, DNS_T_SOA); /* SOA first */
 	ck_assert(m.flags & DNS_F_AD);
 	dns_msg_clear(&m);
 
@@ -151,8 +171,18 @@ START_TEST(cname_and_negative)
 	w_ask(w, g, "www.example.", DNS_T_MX, -1, false, 0, 512, &m);
 	ck_assert_uint_eq(dns_msg_rcode(&m), DNS_R_NOERROR);
 	ck_assert_uint_eq(m.sec[DNS_S_ANSWER].n, 0);
-	ck_assert_uint_eq(dht_gets(w, 0) - before, 2); /* MX and CNAME, no NSEC */
+	ck_assert_uint_eq(dht_gets(w, 0) - before, 2); /* MX and CNAME, no NSEC; SOA cached */
+	ck_assert_uint_eq(w_count(&m, DNS_S_AUTHORITY, DNS_T_SOA), 1);
 	dns_msg_clear(&m);
+	/* NODATA at the apex: the SOA is looked up at the name itself. */
+	w_ask(w, g, "example.", DNS_T_MX, -1, false, 0, 512, &m);
+	ck_assert_uint_eq(dns_msg_rcode(&m), DNS_R_NOERROR);
+	ck_assert_uint_eq(m.sec[DNS_S_ANSWER].n, 0);
+	ck_assert_uint_eq(w_count(&m, DNS_S_AUTHORITY, DNS_T_SOA), 1);
+	dns_msg_clear(&m);
+	struct gw_stats st;
+	gw_get_stats(g, &st);
+	ck_assert_uint_eq(st.neg_with_soa, 6);
 	gw_free(g);
 	world_free(w);
 }
@@ -223,8 +253,26 @@ START_TEST(forged_replicas)
 	ck_assert_int_eq(w_ede(&m), 6); /* DNSSEC Bogus */
 	ck_assert_uint_eq(m.sec[DNS_S_ANSWER].n, 0);
 	dns_msg_clear(&m);
-	/* Failures are not cached as negative answers. */
+	/* The failure is held for servfail_ttl (30 s) with its EDE: the ring
+	 * sees no lookup for it meanwhile (RFC 9520). */
 	uint64_t before = dht_gets(w, node);
+	for (int i = 0; i < 5; i++) {
+		w_ask(w, g, "allforged.example.", DNS_T_A, 1232, true, 0, 1232, &m);
+		ck_assert_uint_eq(dns_msg_rcode(&m), DNS_R_SERVFAIL);
+		ck_assert_int_eq(w_ede(&m), 6);
+		dns_msg_clear(&m);
+	}
+	ck_assert_uint_eq(dht_gets(w, node), before);
+	struct gw_stats st;
+	gw_get_stats(g, &st);
+	ck_assert_uint_eq(st.servfail_hits, 5);
+	ck_assert_uint_eq(st.servfail_cache_entries, 1);
+	/* ... and only for that long: then the ring is asked again. */
+	simnet_run(w->net, 29ULL * 1000000);
+	w_ask(w, g, "allforged.example.", DNS_T_A, -1, false, 0, 512, &m);
+	ck_assert_uint_eq(dht_gets(w, node), before);
+	dns_msg_clear(&m);
+	simnet_run(w->net, 2ULL * 1000000);
 	w_ask(w, g, "allforged.example.", DNS_T_A, -1, false, 0, 512, &m);
 	ck_assert_uint_eq(dns_msg_rcode(&m), DNS_R_SERVFAIL);
 	ck_assert_uint_eq(dht_gets(w, node), before + 1);
@@ -267,7 +315,7 @@ START_TEST(stats_chaos)
 	dns_msg_clear(&m);
 	w_ask(w, g, "www.example.", DNS_T_A, -1, false, 0, 512, &m); /* cached */
 	dns_msg_clear(&m);
-	w_ask(w, g, "missing.example.", DNS_T_A, -1, false, 0, 512, &m); /* A, CNAME, NSEC */
+	w_ask(w, g, "missing.example.", DNS_T_A, -1, false, 0, 512, &m); /* A, CNAME, NSEC, SOA */
 	dns_msg_clear(&m);
 	w_ask(w, g, "alias.example.", DNS_T_A, -1, false, 0, 512, &m); /* A, CNAME; www cached */
 	dns_msg_clear(&m);
@@ -280,12 +328,14 @@ START_TEST(stats_chaos)
 	ck_assert_int_eq(txt_val(&m, "queries=", "in"), 4);
 	ck_assert_int_eq(txt_val(&m, "noerror=", "nxdomain"), 1);
 	ck_assert_int_eq(txt_val(&m, "noerror=", "noerror"), 3);
-	ck_assert_int_eq(txt_val(&m, "overlay=kad16 lookups", "lookups"), 6);
-	ck_assert_int_eq(txt_val(&m, "overlay=kad16 lookups", "found"), 2);
+	ck_assert_int_eq(txt_val(&m, "overlay=kad16 lookups", "lookups"), 7);
+	ck_assert_int_eq(txt_val(&m, "overlay=kad16 lookups", "found"), 3);
 	ck_assert_int_eq(txt_val(&m, "overlay=kad16 lookups", "notfound"), 4);
+	ck_assert_int_eq(txt_val(&m, "servfail_hits=", "neg_with_soa"), 1);
+	ck_assert_int_eq(txt_val(&m, "servfail_hits=", "servfail_hits"), 0);
 	ck_assert_int_eq(txt_val(&m, "cache_hits=", "answered_from_cache"), 1);
 	ck_assert_int_eq(txt_val(&m, "cache_hits=", "cache_hits"), 2);
-	ck_assert_int_eq((long long)dht_gets(w, 0), 6);
+	ck_assert_int_eq((long long)dht_gets(w, 0), 7);
 	long long bp = txt_val(&m, "overlay=kad16 blocks", "blocks_primary");
 	struct dht_stats ds;
 	dht_get_stats(simnet_dht(w->net, 0), &ds);
@@ -297,7 +347,7 @@ START_TEST(stats_chaos)
 	struct gw_stats st;
 	gw_get_stats(g, &st);
 	ck_assert_uint_eq(st.ovl[0].rpcs.max, (unsigned)rmax);
-	ck_assert_uint_eq(st.ovl[0].rpcs.n, 6);
+	ck_assert_uint_eq(st.ovl[0].rpcs.n, 7);
 	dns_msg_clear(&m);
 
 	/* id.server and version.bind; other CH names are refused; CH A is
@@ -324,10 +374,10 @@ START_TEST(stats_chaos)
 	ck_assert_int_eq(gw_metrics_text(g, &out), 0);
 	ck_assert_int_eq(ddns_wbuf_u8(&out, 0), true);
 	const char *txt = (const char *)out.p;
-	ck_assert_ptr_nonnull(strstr(txt, "ddns_gateway_lookups_total{overlay=\"kad16\"} 6\n"));
+	ck_assert_ptr_nonnull(strstr(txt, "ddns_gateway_lookups_total{overlay=\"kad16\"} 7\n"));
 	ck_assert_ptr_nonnull(strstr(txt, "ddns_gateway_answers_total{rcode=\"NXDOMAIN\"} 1\n"));
 	ck_assert_ptr_nonnull(strstr(txt, "# TYPE ddns_gateway_lookup_rpcs summary\n"));
-	ck_assert_ptr_nonnull(strstr(txt, "ddns_gateway_lookup_hops_count{overlay=\"kad16\"} 6\n"));
+	ck_assert_ptr_nonnull(strstr(txt, "ddns_gateway_lookup_hops_count{overlay=\"kad16\"} 7\n"));
 	ddns_wbuf_free(&out);
 	gw_free(g);
 	world_free(w);
@@ -576,16 +626,16 @@ START_TEST(compare_mode)
 	struct gw_stats st;
 	gw_get_stats(g, &st);
 	ck_assert_uint_eq(st.noverlays, 2);
-	/* www: A; alias: A, CNAME (www cached); missing: A, CNAME, NSEC. */
+	/* www: A; alias: A, CNAME (www cached); missing: A, CNAME, NSEC, SOA. */
 	for (int i = 0; i < 2; i++) {
-		ck_assert_uint_eq(st.ovl[i].lookups, 6);
-		ck_assert_uint_eq(st.ovl[i].found, 2);
+		ck_assert_uint_eq(st.ovl[i].lookups, 7);
+		ck_assert_uint_eq(st.ovl[i].found, 3);
 		ck_assert_uint_eq(st.ovl[i].notfound, 4);
-		ck_assert_uint_eq(st.ovl[i].rpcs.n, 6);
-		ck_assert_uint_eq(st.ovl[i].hops.n, 6);
+		ck_assert_uint_eq(st.ovl[i].rpcs.n, 7);
+		ck_assert_uint_eq(st.ovl[i].hops.n, 7);
 	}
 	ck_assert_str_eq(st.ovl[1].name, "chord");
-	ck_assert_uint_eq(st.ovl[0].first + st.ovl[1].first, 2);
+	ck_assert_uint_eq(st.ovl[0].first + st.ovl[1].first, 3);
 	gw_free(g);
 	world_free(c);
 	world_free(k);

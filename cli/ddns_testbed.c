@@ -34,12 +34,13 @@
 #include <unistd.h>
 
 #include "cli/commands.h"
-#include "common/buf.h"
-#include "overlay/overlay.h"
 #include "cli/testbed.h"
+#include "cli/testbed_conv.h"
 #include "cli/testbed_latency.h"
 #include "cli/workload.h"
+#include "common/buf.h"
 #include "common/err.h"
+#include "overlay/overlay.h"
 #include "overlay/udp.h"
 
 extern char **environ;
@@ -54,7 +55,9 @@ static uint64_t t_start_us;
 /* A row of the comparison: an overlay by its wire id, or the gateway. */
 static const char *tb_kind_name(int k)
 {
-	return k == TB_KIND_GW ? "gateway" : ovl_wire_name((uint8_t)k);
+	static const char *const dns[] = {"gateway", "conventional", "gateway_warm",
+					  "conventional_warm"};
+	return k >= TB_KIND_GW ? dns[k - TB_KIND_GW] : ovl_wire_name((uint8_t)k);
 }
 
 struct opts {
@@ -79,6 +82,7 @@ struct opts {
 	char *latency_matrix;
 	uint64_t latency_seed;
 	bool netns;
+	bool conventional;
 	unsigned replicas;
 	uint64_t seed;
 	char *ddnsd;
@@ -94,6 +98,7 @@ static void usage(FILE *f)
 		"                    [--queries Q] [--concurrency C] [--via nodes|gateway|both]\n"
 		"                    [--csv FILE] [--json] [--plot DIR] [--duration S] [--once]\n"
 		"                    [--latency-matrix FILE] [--latency-seed S] [--netns]\n"
+		"                    [--conventional]\n"
 		"                    [--replicas R] [--seed S] [--ddnsd PATH]\n"
 		"\n"
 		"Starts N ddnsd processes on 127.0.0.2, 127.0.0.3, ... (one data dir each),\n"
@@ -134,6 +139,12 @@ static void usage(FILE *f)
 		"  --latency-seed S      placement of nodes on matrix hosts (default 1)\n"
 		"  --netns               one network namespace per node on a bridge\n"
 		"                        (198.18.0.0/16; needs root and iproute2)\n"
+		"  --conventional        also serve the zones the conventional way (root,\n"
+		"                        TLDs and registered domains signed, NSD on\n"
+		"                        127.0.53-55.x:53 behind the same latency matrix,\n"
+		"                        a validating Unbound on 127.0.52.1) and run the\n"
+		"                        workload through it too, cold and then warm\n"
+		"                        (needs nsd, unbound, bind9-utils and root)\n"
 		"  --replicas R          ddnsd --replicas (default: ddnsd's)\n"
 		"  --seed S              overlay mix, bootstraps and workload (default 1)\n"
 		"  --ddnsd PATH          the daemon (default: beside this program)\n",
@@ -192,8 +203,7 @@ void tb_progress(const struct tb *t, bool final, const char *fmt, ...)
 	}
 }
 
-static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void say(const char *fmt, ...)
+void tb_say(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -244,7 +254,7 @@ static int type_code(const char *s)
 	return -1;
 }
 
-static char *path_join(const char *dir, const char *name)
+char *tb_path_join(const char *dir, const char *name)
 {
 	size_t n = strlen(dir) + strlen(name) + 2;
 	char *p = malloc(n);
@@ -257,7 +267,7 @@ static char *path_join(const char *dir, const char *name)
 
 /* Spawn argv with stdout to out_path (NULL: inherit) and stderr to
  * err_path (NULL: inherit). Returns the pid or -errno. */
-static pid_t spawn(char *const argv[], const char *out_path, const char *err_path)
+pid_t tb_spawn(char *const argv[], const char *out_path, const char *err_path)
 {
 	posix_spawn_file_actions_t fa;
 	posix_spawn_file_actions_init(&fa);
@@ -276,7 +286,7 @@ static pid_t spawn(char *const argv[], const char *out_path, const char *err_pat
 
 /* Wait for pid; a stop request kills it (by its PID) and returns -EINTR.
  * Otherwise its exit status, or -1 when it died of a signal. */
-static int wait_child(pid_t pid)
+int tb_wait_child(pid_t pid)
 {
 	int st;
 	for (;;) {
@@ -296,7 +306,7 @@ static int wait_child(pid_t pid)
 
 /* Run one of our own subcommands to completion. stdout to out (or the
  * log), stderr to the log. 0 on exit status 0. */
-static int run_self(const char *self, const char *log, const char *out, const char *const *args)
+int tb_run_self(const char *self, const char *log, const char *out, const char *const *args)
 {
 	char *argv[64];
 	size_t n = 0;
@@ -304,12 +314,12 @@ static int run_self(const char *self, const char *log, const char *out, const ch
 	for (; *args && n < 63; args++)
 		argv[n++] = (char *)*args;
 	argv[n] = NULL;
-	pid_t pid = spawn(argv, out ? out : log, log);
+	pid_t pid = tb_spawn(argv, out ? out : log, log);
 	if (pid < 0)
 		return (int)pid;
-	int rc = wait_child(pid);
+	int rc = tb_wait_child(pid);
 	if (rc != 0) {
-		say("'%s %s' failed (%s); see %s", self, argv[1],
+		tb_say("'%s %s' failed (%s); see %s", self, argv[1],
 		    rc == -EINTR ? "interrupted" : "non-zero exit", log);
 		return rc == -EINTR ? -EINTR : -EIO;
 	}
@@ -321,7 +331,7 @@ static char *key_path(const char *dir, char *base)
 {
 	if (!base || base[0] == '/')
 		return base;
-	char *p = path_join(dir, base);
+	char *p = tb_path_join(dir, base);
 	free(base);
 	return p;
 }
@@ -446,6 +456,8 @@ struct setup {
 	char nsbase[24];   /* "ddtb<pid>": bridge name and namespace prefix */
 	size_t ns_made;    /* namespaces created so far */
 	bool bridge_made;
+	struct tb_conv *conv; /* --conventional */
+	uint64_t conv_upstream[2]; /* upstream queries of the cold and the warm pass */
 };
 
 /* Origin of a master file: $ORIGIN, else the owner of its SOA. */
@@ -496,7 +508,7 @@ static int demo_zones(struct setup *s)
 	if (o->names) {
 		e = wl_names_load(o->names, o->records * 2, &s->names, &line);
 		if (e) {
-			say("--names %s: %s (line %zu)", o->names, ddns_strerror(e), line);
+			tb_say("--names %s: %s (line %zu)", o->names, ddns_strerror(e), line);
 			return e;
 		}
 	} else {
@@ -546,7 +558,7 @@ static int demo_zones(struct setup *s)
 	for (size_t j = 0; j < ntld && !e; j++) {
 		char fname[300];
 		snprintf(fname, sizeof(fname), "zones/%s.zone", tlds[j]);
-		char *path = path_join(s->dir, fname);
+		char *path = tb_path_join(s->dir, fname);
 		FILE *f = path ? fopen(path, "w") : NULL;
 		if (!f) {
 			e = -errno;
@@ -633,8 +645,8 @@ static int write_anchors(struct setup *s)
 static int keys_and_zones(struct setup *s)
 {
 	const struct opts *o = s->o;
-	char *zdir = path_join(s->dir, "zones"), *kdir = path_join(s->dir, "keys");
-	char *out = path_join(s->dir, "helper.out");
+	char *zdir = tb_path_join(s->dir, "zones"), *kdir = tb_path_join(s->dir, "keys");
+	char *out = tb_path_join(s->dir, "helper.out");
 	int e = 0;
 	if (!zdir || !kdir || !out) {
 		e = -ENOMEM;
@@ -643,14 +655,14 @@ static int keys_and_zones(struct setup *s)
 	if ((mkdir(zdir, 0755) != 0 && errno != EEXIST) ||
 	    (mkdir(kdir, 0755) != 0 && errno != EEXIST)) {
 		e = -errno;
-		say("cannot make %s: %s", zdir, strerror(errno));
+		tb_say("cannot make %s: %s", zdir, strerror(errno));
 		goto out;
 	}
 	if (o->nzones) {
 		for (size_t i = 0; i < o->nzones && !e; i++) {
 			char *origin = zone_origin(o->zones[i]);
 			if (!origin) {
-				say("--zone %s: no $ORIGIN or SOA found (or unreadable)", o->zones[i]);
+				tb_say("--zone %s: no $ORIGIN or SOA found (or unreadable)", o->zones[i]);
 				e = -EINVAL;
 				break;
 			}
@@ -669,7 +681,7 @@ static int keys_and_zones(struct setup *s)
 	tb_progress(&(struct tb){.tty = isatty(2), .stop = &stop_flag}, true,
 		    "keys: root and %zu zone%s", s->nzones, s->nzones == 1 ? "" : "s");
 	const char *ka[] = {"keygen", "--zone", ".", "--dir", kdir, NULL};
-	if ((e = run_self(s->self, s->log, out, ka)) != 0)
+	if ((e = tb_run_self(s->self, s->log, out, ka)) != 0)
 		goto out;
 	s->root_key = key_path(kdir, read_first_line(out));
 	if (!s->root_key) {
@@ -677,13 +689,13 @@ static int keys_and_zones(struct setup *s)
 		goto out;
 	}
 	if ((e = write_anchors(s)) != 0) {
-		say("cannot write %s: %s", s->anchors, ddns_strerror(e));
+		tb_say("cannot write %s: %s", s->anchors, ddns_strerror(e));
 		goto out;
 	}
 	/* root.zone: SOA, NS and a delegation per zone; ds.zone: their DS sets. */
-	char *root_zone = path_join(s->dir, "zones/root.zone");
-	char *ds_zone = path_join(s->dir, "zones/ds.zone");
-	char *one_ds = path_join(s->dir, "zones/ds.one");
+	char *root_zone = tb_path_join(s->dir, "zones/root.zone");
+	char *ds_zone = tb_path_join(s->dir, "zones/ds.zone");
+	char *one_ds = tb_path_join(s->dir, "zones/ds.one");
 	char *root_private = malloc(strlen(s->root_key) + 10);
 	FILE *rz = root_zone ? fopen(root_zone, "w") : NULL;
 	FILE *dz = ds_zone ? fopen(ds_zone, "w") : NULL;
@@ -697,7 +709,7 @@ static int keys_and_zones(struct setup *s)
 	for (size_t i = 0; i < s->nzones && !e && !stop_flag; i++) {
 		struct zone *z = &s->zones[i];
 		const char *kz[] = {"keygen", "--zone", z->name, "--dir", kdir, NULL};
-		if ((e = run_self(s->self, s->log, out, kz)) != 0)
+		if ((e = tb_run_self(s->self, s->log, out, kz)) != 0)
 			break;
 		z->key = key_path(kdir, read_first_line(out));
 		if (!z->key) {
@@ -713,10 +725,10 @@ static int keys_and_zones(struct setup *s)
 		sprintf(child, "%s.key", z->key);
 		char dsname[64];
 		snprintf(dsname, sizeof(dsname), "zones/ds-%u.zone", (unsigned)i);
-		z->ds = path_join(s->dir, dsname);
+		z->ds = tb_path_join(s->dir, dsname);
 		const char *da[] = {"delegate", "--parent-key", root_private, "--child-key", child,
 				    "-o", z->ds ? z->ds : one_ds, NULL};
-		e = run_self(s->self, s->log, NULL, da);
+		e = tb_run_self(s->self, s->log, NULL, da);
 		free(child);
 		if (e)
 			break;
@@ -759,8 +771,8 @@ static int publish(struct setup *s, const struct tb *t)
 	size_t nentry = 0;
 	for (size_t k = 0; k < t->n; k++)
 		nentry += t->nodes[k].ovl_mask == t->nodes[0].ovl_mask;
-	char *root_zone = path_join(s->dir, "zones/root.zone");
-	char *ds_zone = path_join(s->dir, "zones/ds.zone");
+	char *root_zone = tb_path_join(s->dir, "zones/root.zone");
+	char *ds_zone = tb_path_join(s->dir, "zones/ds.zone");
 	char *root_private = malloc(strlen(s->root_key) + 10);
 	int e = -ENOMEM;
 	if (!root_zone || !ds_zone || !root_private)
@@ -768,10 +780,10 @@ static int publish(struct setup *s, const struct tb *t)
 	sprintf(root_private, "%s.private", s->root_key);
 	const char *a1[] = {"publish", "--quiet", "--node", via->addr_s, "--key", root_private,
 			    root_zone, NULL};
-	if ((e = run_self(s->self, s->log, NULL, a1)) != 0)
+	if ((e = tb_run_self(s->self, s->log, NULL, a1)) != 0)
 		goto out;
 	const char *a2[] = {"publish", "--quiet", "--node", via->addr_s, ds_zone, NULL};
-	if ((e = run_self(s->self, s->log, NULL, a2)) != 0)
+	if ((e = tb_run_self(s->self, s->log, NULL, a2)) != 0)
 		goto out;
 	/* The zones are independent once the root and the DS sets are in: up
 	 * to PUB_PAR publishers at a time. A zone whose publish failed (a put
@@ -819,7 +831,7 @@ static int publish(struct setup *s, const struct tb *t)
 				     "--key",  pj->kp,    "--chain", z->ds,    "--origin",
 				     z->name, z->file,    NULL};
 			memcpy(pj->argv, a, sizeof(a));
-			pid_t pid = spawn(pj->argv, s->log, s->log);
+			pid_t pid = tb_spawn(pj->argv, s->log, s->log);
 			if (pid < 0) {
 				e = (int)pid;
 				break;
@@ -848,12 +860,12 @@ static int publish(struct setup *s, const struct tb *t)
 				done++;
 			} else if (WIFEXITED(st) && WEXITSTATUS(st) == 1 &&
 				   ++tries[jobs[j].zone] < PUB_TRIES) {
-				say("publish %s: some puts failed; publishing the rest again "
+				tb_say("publish %s: some puts failed; publishing the rest again "
 				    "(attempt %d of %d)",
 				    z->name, tries[jobs[j].zone] + 1, PUB_TRIES);
 				queue[qtail++] = jobs[j].zone;
 			} else {
-				say("publish %s failed; see %s", z->name, s->log);
+				tb_say("publish %s failed; see %s", z->name, s->log);
 				e = -EIO;
 			}
 		}
@@ -979,7 +991,7 @@ static int ip_cmd(struct setup *s, const char *fmt, ...)
 	     w = strtok_r(NULL, " ", &save))
 		argv[n++] = w;
 	argv[n] = NULL;
-	pid_t pid = spawn(argv, s->log, s->log);
+	pid_t pid = tb_spawn(argv, s->log, s->log);
 	if (pid < 0)
 		return (int)pid;
 	int st;
@@ -1099,11 +1111,11 @@ static int start_node(struct tb *t, struct setup *s, size_t k)
 		argv[n++] = seed;
 	}
 	argv[n] = NULL;
-	pid_t pid = spawn(argv, ef, ef);
+	pid_t pid = tb_spawn(argv, ef, ef);
 	if (pid < 0)
 		return (int)pid;
 	nd->pid = pid;
-	char *pf = path_join(s->dir, "pids");
+	char *pf = tb_path_join(s->dir, "pids");
 	FILE *f = pf ? fopen(pf, "a") : NULL;
 	if (f) {
 		fprintf(f, "%ld\n", (long)pid);
@@ -1119,7 +1131,7 @@ static bool node_died(struct tb *t, struct setup *s)
 	for (size_t k = 0; k < t->n; k++) {
 		int st;
 		if (t->nodes[k].pid > 0 && waitpid(t->nodes[k].pid, &st, WNOHANG) == t->nodes[k].pid) {
-			say("node %zu (%s, pid %ld) exited (%s %d); see %s/node%zu/", k,
+			tb_say("node %zu (%s, pid %ld) exited (%s %d); see %s/node%zu/", k,
 			    t->nodes[k].addr_s, (long)t->nodes[k].pid,
 			    WIFEXITED(st) ? "status" : "signal",
 			    WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st), s->dir, k);
@@ -1170,20 +1182,20 @@ static int start_all(struct tb *t, struct setup *s)
 		bool in = false;
 		for (int attempt = 0; attempt < 3 && !in && !stop_flag; attempt++) {
 			if (attempt) {
-				say("node %zu (%s) did not join (attempt %d); restarting it", k,
+				tb_say("node %zu (%s) did not join (attempt %d); restarting it", k,
 				    nd->addr_s, attempt);
 				stop_one(nd);
 			}
 			int e = start_node(t, s, k);
 			if (e) {
-				say("cannot start %s: %s", s->ddnsd, strerror(-e));
+				tb_say("cannot start %s: %s", s->ddnsd, strerror(-e));
 				return e;
 			}
 			nd->st_ok = false;
 			uint64_t deadline = tb_now_us() + 15000000;
 			while (!(in = node_joined(nd)) && !stop_flag && tb_now_us() < deadline) {
 				if (node_died(t, s)) {
-					say("node %zu (%s) exited at start; see %s/node%zu/", k,
+					tb_say("node %zu (%s) exited at start; see %s/node%zu/", k,
 					    nd->addr_s, s->dir, k);
 					return -ECHILD;
 				}
@@ -1203,7 +1215,7 @@ static int start_all(struct tb *t, struct setup *s)
 			}
 		}
 		if (!in && !stop_flag) {
-			say("node %zu (%s) did not join; see %s/node%zu/", k, nd->addr_s, s->dir, k);
+			tb_say("node %zu (%s) did not join; see %s/node%zu/", k, nd->addr_s, s->dir, k);
 			return -ETIMEDOUT;
 		}
 		tb_progress(t, false, "nodes: %zu/%zu started", k + 1, t->n);
@@ -1264,9 +1276,9 @@ static int wait_stable(struct tb *t, struct setup *s, unsigned replicas, double 
 			for (size_t k = 0; k < t->n; k++) {
 				const struct tb_node *nd = &t->nodes[k];
 				if (!nd->st_ok)
-					say("  node %zu (%s): no STATUS answer", k, nd->addr_s);
+					tb_say("  node %zu (%s): no STATUS answer", k, nd->addr_s);
 				for (size_t i = 0; nd->st_ok && i < nd->st.ninst; i++)
-					say("  node %zu (%s) %s: knows %u nodes, replica set %u", k,
+					tb_say("  node %zu (%s) %s: knows %u nodes, replica set %u", k,
 					    nd->addr_s,
 					    ovl_wire_name(nd->st.inst[i].overlay),
 					    nd->st.inst[i].routing_size, nd->st.inst[i].neighbours);
@@ -1356,7 +1368,7 @@ static int gateway_check(struct setup *s, bool *ad, unsigned *ancount)
 			*ancount = ddns_get_u16(ans + 6);
 			e = rcode == 0 && *ancount > 0 ? 0 : DDNS_ENOTFOUND;
 			if (e)
-				say("gateway answered %s %s with rcode %u, %u answers", s->check_name,
+				tb_say("gateway answered %s %s with rcode %u, %u answers", s->check_name,
 				    s->check_type, rcode, *ancount);
 			break;
 		}
@@ -1384,7 +1396,7 @@ static int rtt_check(struct tb *t, const struct opts *o, struct rtt_row *rows, s
 	struct tb_latency *lat = tb_latency_new(o->latency_matrix, o->latency_seed,
 						(uint32_t)t->n, err, sizeof(err));
 	if (!lat) {
-		say("%s", err);
+		tb_say("%s", err);
 		return -EINVAL;
 	}
 	struct tr_addr pa = tb_latency_addr_of((uint32_t)t->n, 0);
@@ -1396,7 +1408,7 @@ static int rtt_check(struct tb *t, const struct opts *o, struct rtt_row *rows, s
 		pa = tb_latency_netns_addr_of((uint32_t)t->n, 0);
 		if (ip_cmd(t->netns_s, "addr add %u.%u.%u.%u/16 dev %s", pa.ip[0], pa.ip[1], pa.ip[2],
 			   pa.ip[3], t->netns_s->nsbase) != 0) {
-			say("cannot add the probe address to the bridge");
+			tb_say("cannot add the probe address to the bridge");
 			e = -EIO;
 			goto out;
 		}
@@ -1405,7 +1417,7 @@ static int rtt_check(struct tb *t, const struct opts *o, struct rtt_row *rows, s
 	prpc = ptr ? rpc_new(ptr, NULL) : NULL;
 	if (!prpc) {
 		char pb[TR_ADDRSTRLEN];
-		say("probe endpoint on %s: %s", tr_addr_str(&pa, pb), strerror(-e));
+		tb_say("probe endpoint on %s: %s", tr_addr_str(&pa, pb), strerror(-e));
 		e = e ? e : -ENOMEM;
 		goto out;
 	}
@@ -1459,11 +1471,11 @@ static int load_queries(struct tb *t, struct setup *s, const struct opts *o)
 		char *end;
 		double alpha = strtod(o->workload + 5, &end);
 		if (*end || !(alpha >= 0) || alpha > 10) {
-			say("--workload %s: ALPHA must be a number in 0..10", o->workload);
+			tb_say("--workload %s: ALPHA must be a number in 0..10", o->workload);
 			return -EINVAL;
 		}
 		if (s->names.n == 0) {
-			say("--workload zipf needs the demo zones (omit --zone) or a FILE workload");
+			tb_say("--workload zipf needs the demo zones (omit --zone) or a FILE workload");
 			return -EINVAL;
 		}
 		struct wl_zipf z;
@@ -1481,7 +1493,7 @@ static int load_queries(struct tb *t, struct setup *s, const struct opts *o)
 	}
 	FILE *f = fopen(o->workload, "r");
 	if (!f) {
-		say("--workload %s: %s", o->workload, strerror(errno));
+		tb_say("--workload %s: %s", o->workload, strerror(errno));
 		return -errno;
 	}
 	/* The file's queries, in order, repeated until Q are drawn. */
@@ -1502,7 +1514,7 @@ static int load_queries(struct tb *t, struct setup *s, const struct opts *o)
 		uniq = nu;
 		int tc = type_code(type);
 		if (tb_name_wire(name, uniq[lines].wire, &uniq[lines].wire_len) != 0 || tc < 0) {
-			say("%s:%zu: bad query '%s %s'", o->workload, lineno, name, type);
+			tb_say("%s:%zu: bad query '%s %s'", o->workload, lineno, name, type);
 			e = -EINVAL;
 			break;
 		}
@@ -1510,7 +1522,7 @@ static int load_queries(struct tb *t, struct setup *s, const struct opts *o)
 	}
 	fclose(f);
 	if (!e && lines == 0) {
-		say("--workload %s: no queries in the file", o->workload);
+		tb_say("--workload %s: no queries in the file", o->workload);
 		e = -EINVAL;
 	}
 	for (size_t i = 0; !e && i < q; i++)
@@ -1531,36 +1543,47 @@ static void dist_of(struct ddns_samples *s, struct ddns_dist *d)
 
 static void print_table(FILE *f, struct tb *t)
 {
-	fprintf(f, "\n%-8s %7s %8s %6s | %-27s | %-27s | %-20s | %5s\n", "overlay", "queries",
+	fprintf(f, "\n%-17s %7s %8s %6s | %-27s | %-27s | %-20s | %5s\n", "overlay", "queries",
 		"answered", "failed", "RPCs min/med/mean/p90/p99", "hops min/med/mean/p90/p99",
 		"latency ms med/p90/p99", "cache");
 	for (int k = 1; k < TB_KINDS; k++) {
 		struct tb_row *r = &t->load.row[k];
-		if (!(t->load.kinds & (1u << k)))
+		if (!(t->load.kinds_all & (1u << k)))
 			continue;
 		struct ddns_dist rp, hp, lt;
 		dist_of(&r->rpcs, &rp);
 		dist_of(&r->hops, &hp);
 		dist_of(&r->latency_ms, &lt);
 		char rs[64] = "-", hs[64] = "-", cs[16] = "-";
-		if (k != TB_KIND_GW) {
+		bool conv = k == TB_KIND_CONV || k == TB_KIND_CONV_WARM;
+		if (k < TB_KIND_GW || conv) {
 			snprintf(rs, sizeof(rs), "%.0f/%.0f/%.2f/%.0f/%.0f", rp.min, rp.median, rp.mean,
 				 rp.p90, rp.p99);
-			snprintf(hs, sizeof(hs), "%.0f/%.0f/%.2f/%.0f/%.0f", hp.min, hp.median, hp.mean,
-				 hp.p90, hp.p99);
 			snprintf(cs, sizeof(cs), "%.0f%%",
 				 r->answered ? 100.0 * r->cache_hits / r->answered : 0.0);
 		}
+		if (k < TB_KIND_GW)
+			snprintf(hs, sizeof(hs), "%.0f/%.0f/%.2f/%.0f/%.0f", hp.min, hp.median, hp.mean,
+				 hp.p90, hp.p99);
 		char ls[64];
 		snprintf(ls, sizeof(ls), "%.1f/%.1f/%.1f", lt.median, lt.p90, lt.p99);
-		fprintf(f, "%-8s %7llu %8llu %6llu | %-27s | %-27s | %-20s | %5s\n", tb_kind_name(k),
+		fprintf(f, "%-17s %7llu %8llu %6llu | %-27s | %-27s | %-20s | %5s\n", tb_kind_name(k),
 			(unsigned long long)r->queries, (unsigned long long)r->answered,
 			(unsigned long long)r->failed, rs, hs, ls, cs);
 	}
-	if (t->load.kinds & (1u << TB_KIND_GW)) {
-		struct tb_row *r = &t->load.row[TB_KIND_GW];
-		fprintf(f, "(gateway: %llu of %llu answers carried AD)\n",
-			(unsigned long long)r->ad, (unsigned long long)r->answered);
+	for (int k = TB_KIND_GW; k < TB_KINDS; k++)
+		if (t->load.kinds_all & (1u << k)) {
+			struct tb_row *r = &t->load.row[k];
+			fprintf(f, "(%s: %llu of %llu answers carried AD)\n", tb_kind_name(k),
+				(unsigned long long)r->ad, (unsigned long long)r->answered);
+		}
+	if (t->load.kinds_all & (1u << TB_KIND_CONV)) {
+		size_t cmp, same, diff;
+		tb_load_compare(&t->load, &cmp, &same, &diff);
+		fprintf(f, "(conventional RPCs: upstream queries its name servers received, %llu "
+			   "of them charged to no lookup; cold pass: %zu of %zu answers the same as "
+			   "the gateway's)\n",
+			(unsigned long long)t->load.unattributed, same, cmp);
 	}
 }
 
@@ -1574,7 +1597,7 @@ static int write_csv(const char *path, struct tb *t)
 		   "hops_max,latency_ms_median,latency_ms_p90,latency_ms_p99\n");
 	for (int k = 1; k < TB_KINDS; k++) {
 		struct tb_row *r = &t->load.row[k];
-		if (!(t->load.kinds & (1u << k)))
+		if (!(t->load.kinds_all & (1u << k)))
 			continue;
 		struct ddns_dist rp, hp, lt;
 		dist_of(&r->rpcs, &rp);
@@ -1609,7 +1632,7 @@ static void print_json(FILE *f, struct tb *t, struct setup *s, bool have_load, b
 		bool first = true;
 		for (int k = 1; k < TB_KINDS; k++) {
 			struct tb_row *r = &t->load.row[k];
-			if (!(t->load.kinds & (1u << k)))
+			if (!(t->load.kinds_all & (1u << k)))
 				continue;
 			struct ddns_dist rp, hp, lt;
 			dist_of(&r->rpcs, &rp);
@@ -1620,7 +1643,7 @@ static void print_json(FILE *f, struct tb *t, struct setup *s, bool have_load, b
 				first ? "" : ",", tb_kind_name(k), (unsigned long long)r->queries,
 				(unsigned long long)r->answered, (unsigned long long)r->failed,
 				(unsigned long long)r->cache_hits);
-			if (k == TB_KIND_GW)
+			if (k >= TB_KIND_GW)
 				fprintf(f, "\"ad\":%llu,", (unsigned long long)r->ad);
 			json_dist(f, "rpcs", &rp);
 			fputc(',', f);
@@ -1630,6 +1653,21 @@ static void print_json(FILE *f, struct tb *t, struct setup *s, bool have_load, b
 			first = false;
 		}
 		fprintf(f, "}");
+	}
+	if (s->conv) {
+		long pids[4];
+		size_t np = tb_conv_pids(s->conv, pids, 4);
+		fprintf(f, ",\"conventional_stack\":{\"zones\":%zu,\"resolver\":\"127.0.52.1:%u\","
+			   "\"upstream_cold\":%llu,\"upstream_warm\":%llu,\"unattributed\":%llu,"
+			   "\"pids\":[",
+			tb_conv_zones(s->conv), tb_conv_resolver(s->conv)->port,
+			(unsigned long long)s->conv_upstream[0], (unsigned long long)s->conv_upstream[1],
+			(unsigned long long)t->load.unattributed);
+		for (size_t i = 0; i < np; i++)
+			fprintf(f, "%s%ld", i ? "," : "", pids[i]);
+		size_t cmp, same, diff;
+		tb_load_compare(&t->load, &cmp, &same, &diff);
+		fprintf(f, "],\"answers_compared\":%zu,\"answers_same\":%zu}", cmp, same);
 	}
 	if (nrtt) {
 		fprintf(f, ",\"rtt_check\":[");
@@ -1641,7 +1679,7 @@ static void print_json(FILE *f, struct tb *t, struct setup *s, bool have_load, b
 	fprintf(f, "}\n");
 }
 
-static bool on_path(const char *prog)
+bool tb_on_path(const char *prog)
 {
 	const char *path = getenv("PATH");
 	char buf[PATH_MAX];
@@ -1659,8 +1697,8 @@ static bool on_path(const char *prog)
 /* Histograms of RPCs and hops per lookup, one PNG per figure. */
 static int plot(const char *dir, struct tb *t, const char *log)
 {
-	if (!on_path("gnuplot")) {
-		say("--plot: gnuplot is not installed; no figures written");
+	if (!tb_on_path("gnuplot")) {
+		tb_say("--plot: gnuplot is not installed; no figures written");
 		return 0;
 	}
 	if (mkdir(dir, 0755) != 0 && errno != EEXIST)
@@ -1678,11 +1716,20 @@ static int plot(const char *dir, struct tb *t, const char *log)
 			fclose(g);
 			return -errno;
 		}
-		/* value, then the share of lookups per overlay */
-		fprintf(f, "# %s per lookup: value chord kad16 (fraction of answered lookups)\n",
-			fig[fi]);
+		/* value, then the share of lookups per row: the overlays, and for
+		 * RPCs the conventional resolver's upstream queries (cold, warm) */
+		int kk[4], nk = 0;
+		for (int k = 1; k < TB_KINDS; k++)
+			if (k <= 2 || (fi == 0 && (k == TB_KIND_CONV || k == TB_KIND_CONV_WARM) &&
+				       (t->load.kinds_all & (1u << k))))
+				kk[nk++] = k;
+		fprintf(f, "# %s per lookup: value", fig[fi]);
+		for (int j = 0; j < nk; j++)
+			fprintf(f, " %s", tb_kind_name(kk[j]));
+		fprintf(f, " (fraction of answered lookups)\n");
 		unsigned maxv = 0;
-		for (int k = 1; k <= 2; k++) {
+		for (int j = 0; j < nk; j++) {
+			int k = kk[j];
 			struct ddns_samples *sm = fi ? &t->load.row[k].hops : &t->load.row[k].rpcs;
 			for (size_t i = 0; i < sm->n; i++)
 				if (sm->v[i] > maxv)
@@ -1690,7 +1737,8 @@ static int plot(const char *dir, struct tb *t, const char *log)
 		}
 		for (unsigned v = 0; v <= maxv; v++) {
 			fprintf(f, "%u", v);
-			for (int k = 1; k <= 2; k++) {
+			for (int j = 0; j < nk; j++) {
+				int k = kk[j];
 				struct ddns_samples *sm = fi ? &t->load.row[k].hops : &t->load.row[k].rpcs;
 				size_t c = 0;
 				for (size_t i = 0; i < sm->n; i++)
@@ -1706,8 +1754,12 @@ static int plot(const char *dir, struct tb *t, const char *log)
 			"set title 'ddns testbed: %s per lookup'\nset xlabel '%s'\n"
 			"set ylabel 'fraction of lookups'\nset style data histogram\n"
 			"set style histogram clustered gap 1\nset style fill solid 0.8 border -1\n"
-			"plot '%s' using 2:xtic(1) title 'chord', '' using 3 title 'kad16'\n",
-			png, fig[fi], fig[fi], dat);
+			"plot '%s' using 2:xtic(1) title '%s'",
+			png, fig[fi], fi ? "hops" : "RPCs (conventional: upstream queries)", dat,
+			tb_kind_name(kk[0]));
+		for (int j = 1; j < nk; j++)
+			fprintf(g, ", '' using %d title '%s'", j + 2, tb_kind_name(kk[j]));
+		fprintf(g, "\n");
 	}
 	fclose(g);
 	char *argv[] = {"gnuplot", gp, NULL};
@@ -1719,12 +1771,12 @@ static int plot(const char *dir, struct tb *t, const char *log)
 	posix_spawn_file_actions_destroy(&fa);
 	if (e)
 		return -e;
-	int rc = wait_child(pid);
+	int rc = tb_wait_child(pid);
 	if (rc != 0) {
-		say("gnuplot failed; see %s", log);
+		tb_say("gnuplot failed; see %s", log);
 		return -EIO;
 	}
-	say("figures: %s/rpcs.png, %s/hops.png", dir, dir);
+	tb_say("figures: %s/rpcs.png, %s/hops.png", dir, dir);
 	return 0;
 }
 
@@ -1784,7 +1836,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 {
 	enum { O_NODES = 256, O_OVERLAY, O_MIX, O_DNS, O_ZONE, O_NAMES, O_RECORDS, O_WORKDIR,
 	       O_KEEP, O_WORKLOAD, O_QUERIES, O_CONC, O_VIA, O_CSV, O_JSON, O_PLOT, O_DURATION,
-	       O_ONCE, O_MATRIX, O_LSEED, O_NETNS, O_REPLICAS, O_SEED, O_DDNSD, O_HELP };
+	       O_ONCE, O_MATRIX, O_LSEED, O_NETNS, O_REPLICAS, O_SEED, O_DDNSD, O_CONV,
+	       O_HELP };
 	static const struct option lo[] = {
 		{"nodes", required_argument, NULL, O_NODES},
 		{"overlay", required_argument, NULL, O_OVERLAY},
@@ -1807,6 +1860,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{"latency-matrix", required_argument, NULL, O_MATRIX},
 		{"latency-seed", required_argument, NULL, O_LSEED},
 		{"netns", no_argument, NULL, O_NETNS},
+		{"conventional", no_argument, NULL, O_CONV},
 		{"replicas", required_argument, NULL, O_REPLICAS},
 		{"seed", required_argument, NULL, O_SEED},
 		{"ddnsd", required_argument, NULL, O_DDNSD},
@@ -1939,6 +1993,9 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case O_NETNS:
 			o->netns = true;
 			break;
+		case O_CONV:
+			o->conventional = true;
+			break;
 		case O_REPLICAS:
 			if (!parse_u64(optarg, &v) || v < 1 || v > 16) {
 				fprintf(stderr, "ddns testbed: --replicas must be 1..16\n");
@@ -1976,6 +2033,11 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		o->ovl_mask = OVL_MASK_ALL;
 	if (o->mix && o->ovl_mask != OVL_MASK_ALL) {
 		fprintf(stderr, "ddns testbed: --mix needs both overlays\n");
+		return -1;
+	}
+	if (o->conventional && (o->nzones || o->netns)) {
+		fprintf(stderr, "ddns testbed: --conventional builds its hierarchy from the demo "
+				"zones, on loopback: not with --zone or --netns\n");
 		return -1;
 	}
 	if (o->names && o->nzones) {
@@ -2020,7 +2082,7 @@ static int rm_rf(const char *dir)
 	/* Our own tree of plain files and directories: nftw would do, but a
 	 * child "rm -rf" on a path we created ourselves is simplest. */
 	char *argv[] = {"/bin/rm", "-rf", "--", (char *)dir, NULL};
-	pid_t pid = spawn(argv, NULL, NULL);
+	pid_t pid = tb_spawn(argv, NULL, NULL);
 	if (pid < 0)
 		return (int)pid;
 	int st;
@@ -2049,6 +2111,67 @@ static bool netns_possible(char *why, size_t len)
 	return true;
 }
 
+/* --conventional: the same zones as NSD + Unbound (cli/testbed_conv.h), the
+ * resolver on node 0's matrix host (where the gateway is). */
+static int conventional_up(struct tb *t, struct setup *s)
+{
+	const struct opts *o = s->o;
+	struct tb_conv_zone *cz = calloc(s->nzones ? s->nzones : 1, sizeof(*cz));
+	char err[512];
+	struct tb_latency *lat = NULL;
+	int e = 0;
+	if (!cz)
+		return -ENOMEM;
+	for (size_t i = 0; i < s->nzones; i++)
+		cz[i] = (struct tb_conv_zone){s->zones[i].name, s->zones[i].file, s->zones[i].key};
+	if (o->latency_matrix &&
+	    !(lat = tb_latency_new(o->latency_matrix, o->latency_seed, 0, err, sizeof(err)))) {
+		tb_say("%s", err);
+		free(cz);
+		return -EINVAL;
+	}
+	struct tb_conv_cfg cfg = {
+		.base = t->base,
+		.dir = s->dir,
+		.self = s->self,
+		.log = s->log,
+		.root_key = s->root_key,
+		.root_soa = ".\t86400\tIN\tSOA\ta.root-servers.test. hostmaster.root.test. 1 1800 "
+			    "900 604800 86400",
+		.zones = cz,
+		.nzones = s->nzones,
+		.lat = lat,
+		.resolver_idx = 0,
+		.first_server_idx = (uint32_t)t->n,
+	};
+	tb_progress(t, true, "conventional: signing the hierarchy (dnssec-signzone), starting "
+			     "NSD and Unbound");
+	s->conv = tb_conv_start(&cfg, err, sizeof(err));
+	if (!s->conv) {
+		tb_say("--conventional: %s", err);
+		e = -EIO;
+	} else {
+		tb_conv_set_upstream_cb(s->conv, tb_load_upstream, t);
+		/* Beside the nodes' PIDs, for whoever cleans up after a crash. */
+		long pids[4];
+		size_t np = tb_conv_pids(s->conv, pids, 4);
+		char *pf = tb_path_join(s->dir, "pids");
+		FILE *f = pf ? fopen(pf, "a") : NULL;
+		for (size_t i = 0; f && i < np; i++)
+			fprintf(f, "%ld\n", pids[i]);
+		if (f)
+			fclose(f);
+		free(pf);
+		tb_say("conventional: %zu zones on NSD behind relays on 127.0.53-55.x:53%s, "
+		       "validating Unbound on 127.0.52.1:%u",
+		       tb_conv_zones(s->conv), lat ? " (matrix delays)" : "",
+		       tb_conv_resolver(s->conv)->port);
+	}
+	tb_latency_free(lat); /* the relays keep only their delays */
+	free(cz);
+	return e;
+}
+
 int ddns_cmd_testbed(int argc, char **argv)
 {
 	struct opts o;
@@ -2062,7 +2185,6 @@ int ddns_cmd_testbed(int argc, char **argv)
 	memset(&o, 0, sizeof(o));
 	memset(&s, 0, sizeof(s));
 	memset(&t, 0, sizeof(t));
-	t.load.fd = -1;
 	int pr = parse_opts(argc, argv, &o);
 	if (pr != 0) {
 		free(o.zones);
@@ -2092,11 +2214,11 @@ int ddns_cmd_testbed(int argc, char **argv)
 	if (o.netns) {
 		char why[200];
 		if (!netns_possible(why, sizeof(why)))
-			say("--netns: this machine does not allow network namespaces (%s); the "
+			tb_say("--netns: this machine does not allow network namespaces (%s); the "
 			    "nodes run on loopback addresses in one namespace instead",
 			    why);
-		else if (!on_path("ip"))
-			say("--netns: the 'ip' tool (iproute2) is missing; the nodes run on "
+		else if (!tb_on_path("ip"))
+			tb_say("--netns: the 'ip' tool (iproute2) is missing; the nodes run on "
 			    "loopback addresses in one namespace instead");
 		else
 			s.netns = true;
@@ -2114,13 +2236,13 @@ int ddns_cmd_testbed(int argc, char **argv)
 			sprintf(s.ddnsd, "%.*s/ddnsd", (int)l, s.self);
 	}
 	if (!s.self || !s.ddnsd || access(s.ddnsd, X_OK) != 0) {
-		say("cannot find ddnsd (%s); build it or pass --ddnsd PATH",
+		tb_say("cannot find ddnsd (%s); build it or pass --ddnsd PATH",
 		    s.ddnsd ? s.ddnsd : "?");
 		goto out;
 	}
 	if (o.workdir) {
 		if (mkdir(o.workdir, 0755) != 0 && errno != EEXIST) {
-			say("--workdir %s: %s", o.workdir, strerror(errno));
+			tb_say("--workdir %s: %s", o.workdir, strerror(errno));
 			goto out;
 		}
 		s.dir = realpath(o.workdir, NULL);
@@ -2134,19 +2256,19 @@ int ddns_cmd_testbed(int argc, char **argv)
 		}
 	}
 	if (!s.dir) {
-		say("cannot make a work directory: %s", strerror(errno));
+		tb_say("cannot make a work directory: %s", strerror(errno));
 		goto out;
 	}
-	s.log = path_join(s.dir, "testbed.log");
-	s.anchors = path_join(s.dir, "anchors.conf");
+	s.log = tb_path_join(s.dir, "testbed.log");
+	s.anchors = tb_path_join(s.dir, "anchors.conf");
 	if (!s.log || !s.anchors)
 		goto out;
-	say("work directory %s", s.dir);
+	tb_say("work directory %s", s.dir);
 
 	/* Gateway address. */
 	if (o.dns) {
 		if (tr_addr_parse(o.dns, 53, &s.gw) != 0 || s.gw.family != TR_AF_INET) {
-			say("--dns %s: need an IPv4 ADDR:PORT", o.dns);
+			tb_say("--dns %s: need an IPv4 ADDR:PORT", o.dns);
 			goto out;
 		}
 	} else {
@@ -2168,22 +2290,22 @@ int ddns_cmd_testbed(int argc, char **argv)
 	if (s.netns) {
 		t.netns_s = &s;
 		if ((e = netns_up(&s, t.n)) != 0) {
-			say("--netns: cannot build the namespaces and the bridge (%s); see %s",
+			tb_say("--netns: cannot build the namespaces and the bridge (%s); see %s",
 			    ddns_strerror(e), s.log);
 			goto out;
 		}
-		say("--netns: %zu namespaces %s-0.. on bridge %s (198.18.0.1/16)", t.n, s.nsbase,
+		tb_say("--netns: %zu namespaces %s-0.. on bridge %s (198.18.0.1/16)", t.n, s.nsbase,
 		    s.nsbase);
 	}
 	struct tr_addr local = s.netns ? tr_addr_v4(0x0afa0001u, 0) : tr_addr_v4(0x7f000001u, 0);
 	t.tr = t.base ? udp_tr_new(t.base, &local, NULL, &e) : NULL;
 	t.rpc = t.tr ? rpc_new(t.tr, NULL) : NULL;
 	if (!t.nodes || !t.rpc) {
-		say("cannot set up the client endpoint");
+		tb_say("cannot set up the client endpoint");
 		goto out;
 	}
 	if ((e = pick_port(s.netns ? 0 : t.n, &s.port)) != 0) {
-		say("no UDP port free on every node address: %s", strerror(-e));
+		tb_say("no UDP port free on every node address: %s", strerror(-e));
 		goto out;
 	}
 	plan_nodes(&t, &o);
@@ -2197,7 +2319,7 @@ int ddns_cmd_testbed(int argc, char **argv)
 			cnt[t.nodes[k].ovl_mask == OVL_BIT(RPC_OVL_CHORD)   ? 0
 			    : t.nodes[k].ovl_mask == OVL_BIT(RPC_OVL_KAD16) ? 1
 									     : 2]++;
-		say("%zu nodes on port %u: %zu chord only, %zu kad16 only, %zu running %s", t.n,
+		tb_say("%zu nodes on port %u: %zu chord only, %zu kad16 only, %zu running %s", t.n,
 		    s.port, cnt[0], cnt[1], cnt[2],
 		    o.ovl_mask == OVL_MASK_ALL ? "both"
 					       : ovl_wire_name(o.ovl_mask == OVL_BIT(RPC_OVL_CHORD) ? RPC_OVL_CHORD
@@ -2217,10 +2339,10 @@ int ddns_cmd_testbed(int argc, char **argv)
 	e = gateway_check(&s, &ad, &an);
 	check_ok = e == 0;
 	if (check_ok)
-		say("gateway %s answers %s %s: NOERROR, %u answer%s%s", s.gw_s, s.check_name,
+		tb_say("gateway %s answers %s %s: NOERROR, %u answer%s%s", s.gw_s, s.check_name,
 		    s.check_type, an, an == 1 ? "" : "s", ad ? ", AD" : "");
 	else
-		say("gateway %s did not answer %s %s (%s)", s.gw_s, s.check_name, s.check_type,
+		tb_say("gateway %s did not answer %s %s (%s)", s.gw_s, s.check_name, s.check_type,
 		    ddns_strerror(e));
 	char host[64];
 	snprintf(host, sizeof(host), "%s", s.gw_s);
@@ -2237,7 +2359,7 @@ int ddns_cmd_testbed(int argc, char **argv)
 	fflush(cmds);
 	if (!check_ok)
 		goto out;
-	if (o.once && on_path("dig")) {
+	if (o.once && tb_on_path("dig")) {
 		/* The real thing, for the eyes: dig against the gateway. */
 		char port[16];
 		snprintf(port, sizeof(port), "%u", s.gw.port);
@@ -2254,8 +2376,8 @@ int ddns_cmd_testbed(int argc, char **argv)
 			posix_spawn_file_actions_adddup2(&fa, 2, 1);
 		pid_t dpid;
 		if (posix_spawnp(&dpid, "dig", &fa, NULL, dargv, environ) == 0 &&
-		    wait_child(dpid) != 0)
-			say("dig failed");
+		    tb_wait_child(dpid) != 0)
+			tb_say("dig failed");
 		posix_spawn_file_actions_destroy(&fa);
 	}
 
@@ -2275,6 +2397,8 @@ int ddns_cmd_testbed(int argc, char **argv)
 					? 100.0 * (rtt[i].measured_ms - rtt[i].expected_ms) / rtt[i].expected_ms
 					: 0.0);
 	}
+	if (o.conventional && (e = conventional_up(&t, &s)) != 0)
+		goto out;
 	if (o.workload) {
 		if ((e = load_queries(&t, &s, &o)) != 0)
 			goto out;
@@ -2286,26 +2410,43 @@ int ddns_cmd_testbed(int argc, char **argv)
 					t.load.kinds |= OVL_BIT(ov);
 		if (o.via & 2)
 			t.load.kinds |= 1u << TB_KIND_GW;
-		say("workload %s: %zu queries, %u in flight, via %s", o.workload, t.load.nq,
-		    t.load.concurrency, o.via == 1 ? "nodes" : o.via == 2 ? "gateway" : "nodes and gateway");
-		e = tb_load_run(&t, &s.gw, end_us);
+		if (s.conv)
+			t.load.kinds |= 1u << TB_KIND_CONV;
+		tb_say("workload %s: %zu queries, %u in flight, via %s%s", o.workload, t.load.nq,
+		       t.load.concurrency,
+		       o.via == 1 ? "nodes" : o.via == 2 ? "gateway" : "nodes and gateway",
+		       s.conv ? ", and the conventional resolver" : "");
+		const struct tr_addr *cv = s.conv ? tb_conv_resolver(s.conv) : NULL;
+		e = tb_load_run(&t, &s.gw, cv, end_us);
 		if (e && !stop_flag && tb_now_us() < end_us)
 			goto out;
+		if (s.conv && !e) {
+			/* The same workload again: warm caches on both sides. */
+			s.conv_upstream[0] = tb_conv_upstream(s.conv);
+			t.load.kinds = 1u << TB_KIND_CONV_WARM;
+			if (o.via & 2)
+				t.load.kinds |= 1u << TB_KIND_GW_WARM;
+			tb_say("workload, second pass (warm caches): gateway and conventional");
+			e = tb_load_run(&t, &s.gw, cv, end_us);
+			s.conv_upstream[1] = tb_conv_upstream(s.conv) - s.conv_upstream[0];
+			if (e && !stop_flag && tb_now_us() < end_us)
+				goto out;
+		}
 		have_load = true;
 		print_table(o.json ? stderr : stdout, &t);
 		if (o.csv && (e = write_csv(o.csv, &t)) != 0)
-			say("--csv %s: %s", o.csv, strerror(-e));
+			tb_say("--csv %s: %s", o.csv, strerror(-e));
 		if (o.plot && (e = plot(o.plot, &t, s.log)) != 0)
-			say("--plot %s: %s", o.plot, strerror(-e));
+			tb_say("--plot %s: %s", o.plot, strerror(-e));
 	}
 	if (o.json)
 		print_json(stdout, &t, &s, have_load, check_ok, rtt, nrtt);
 	fflush(stdout);
 	if (!o.workload && !o.once && !stop_flag) {
-		say("serving; Ctrl-C or SIGTERM stops every node%s", o.duration > 0 ? " (or --duration)" : "");
+		tb_say("serving; Ctrl-C or SIGTERM stops every node%s", o.duration > 0 ? " (or --duration)" : "");
 		while (!stop_flag && tb_now_us() < end_us) {
 			if (node_died(&t, &s))
-				say("a node exited; the testbed keeps serving with the others");
+				tb_say("a node exited; the testbed keeps serving with the others");
 			struct timespec ts = {0, 200000000};
 			nanosleep(&ts, NULL);
 		}
@@ -2313,22 +2454,27 @@ int ddns_cmd_testbed(int argc, char **argv)
 	rc = 0;
 	if (have_load)
 		for (int k = 1; k < TB_KINDS; k++)
-			if ((t.load.kinds & (1u << k)) && t.load.row[k].answered == 0)
+			if ((t.load.kinds_all & (1u << k)) && t.load.row[k].answered == 0)
 				rc = 1;
 out:
 	if (stop_flag) {
 		if (stop_flag == SIGALRM)
-			say("--duration %g s reached: stopping", o.duration);
+			tb_say("--duration %g s reached: stopping", o.duration);
 		else
-			say("signal %d: stopping", (int)stop_flag);
+			tb_say("signal %d: stopping", (int)stop_flag);
 		/* Serving ends with a signal (rc already 0), and a workload cut
 		 * short by --duration has been reported; anything else failed. */
 		if ((o.workload || o.once) && !(stop_flag == SIGALRM && have_load))
 			rc = 1;
 	}
+	if (s.conv) {
+		tb_conv_stop(s.conv);
+		s.conv = NULL;
+		tb_say("stopped the conventional stack (NSD, Unbound)");
+	}
 	if (t.nodes) {
 		stop_nodes(&t);
-		say("stopped %zu node process%s", t.n, t.n == 1 ? "" : "es");
+		tb_say("stopped %zu node process%s", t.n, t.n == 1 ? "" : "es");
 	}
 	netns_down(&s);
 	rpc_free(t.rpc);
@@ -2340,7 +2486,7 @@ out:
 	if (s.dir && s.made_dir && !o.keep && rc == 0)
 		rm_rf(s.dir);
 	else if (s.dir && s.made_dir)
-		say("work directory kept: %s", s.dir);
+		tb_say("work directory kept: %s", s.dir);
 	for (size_t i = 0; i < s.nzones; i++) {
 		free(s.zones[i].name);
 		free(s.zones[i].file);

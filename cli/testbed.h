@@ -23,9 +23,18 @@
 #include "overlay/transport.h"
 
 #define TB_MAX_NODES 250
-/* Row kinds of the report: overlays by wire id, then the gateway. */
+/* Row kinds of the report: overlays by wire id, the gateway, the
+ * conventional resolver (--conventional), and the second, warm pass of
+ * those two. */
 #define TB_KIND_GW 3
-#define TB_KINDS 4
+#define TB_KIND_CONV 4
+#define TB_KIND_GW_WARM 5
+#define TB_KIND_CONV_WARM 6
+#define TB_KINDS 7
+/* DNS targets of the query engine: the gateway and the resolver. */
+#define TB_DNS_GW 0
+#define TB_DNS_CONV 1
+#define TB_DNS_TARGETS 2
 
 struct event_base;
 struct event;
@@ -45,7 +54,9 @@ struct tb_node {
 	bool st_ok;
 };
 
-/* Figures of one report row. */
+/* Figures of one report row. For DNS rows, rpcs are the upstream queries
+ * the name servers saw for the lookup (conventional) and cache_hits the
+ * answers that needed none. */
 struct tb_row {
 	uint64_t queries, answered, failed, cache_hits, ad;
 	struct ddns_samples rpcs, hops, latency_ms;
@@ -58,20 +69,30 @@ struct tb_query {
 	uint16_t type;
 };
 
+/* Plain DNS over UDP to one server, `concurrency` slots. */
+struct tb_dns_target {
+	struct tb *t;
+	int target; /* TB_DNS_GW or TB_DNS_CONV */
+	int fd;
+	struct event *rev;
+	struct tb_dns_slot *slots;
+};
+
 struct tb_load {
 	struct tb_query *q;
 	size_t nq;
 	unsigned concurrency;
-	unsigned kinds;   /* bit per row kind to drive */
-	size_t next;      /* next job index (query * TB_KINDS + kind) */
+	unsigned kinds;     /* bit per row kind to drive in this pass */
+	unsigned kinds_all; /* every kind driven so far (the report's rows) */
+	size_t next;        /* next job index (query * TB_KINDS + kind) */
 	size_t inflight;
 	size_t done_jobs, total_jobs;
 	struct tb_row row[TB_KINDS];
-	/* gateway DNS */
-	int fd;
-	struct event *rev;
-	struct tr_addr gw;
-	struct tb_dns_slot *slots;
+	struct tb_dns_target dns[TB_DNS_TARGETS];
+	/* Answer digests of the cold pass (0: no answer), per query. */
+	uint64_t *digest[TB_DNS_TARGETS];
+	uint64_t unattributed; /* upstream queries no lookup in flight explains */
+	bool ready;            /* samples and sockets set up */
 	uint64_t dns_timeout_us;
 	uint64_t started_us;
 	struct node_job *jobs; /* node jobs in flight (testbed_load.c) */
@@ -99,12 +120,41 @@ bool tb_run_until(struct tb *t, bool (*cond)(void *), void *arg, uint64_t deadli
 void tb_progress(const struct tb *t, bool final, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* A line on standard error, with the time since the start. */
+void tb_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* dir/name, malloc'd (NULL: out of memory). */
+char *tb_path_join(const char *dir, const char *name);
+/* Is prog an executable on $PATH? */
+bool tb_on_path(const char *prog);
+/* Spawn argv with stdout to out_path (NULL: inherit) and stderr to err_path
+ * (NULL: inherit). Returns the pid or -errno. */
+pid_t tb_spawn(char *const argv[], const char *out_path, const char *err_path);
+/* Wait for pid; a stop request kills it (by its PID) and returns -EINTR.
+ * Otherwise its exit status, or -1 when it died of a signal. */
+int tb_wait_child(pid_t pid);
+/* Run one of our own subcommands (self: this program) to completion; stdout
+ * to out (or the log), stderr to the log. 0 on exit status 0. */
+int tb_run_self(const char *self, const char *log, const char *out, const char *const *args);
+
 /* Name text ("www.example.org") to uncompressed wire form. 0 or -EINVAL. */
 int tb_name_wire(const char *name, uint8_t out[256], size_t *len);
 
-/* The query engine (cli/testbed_load.c). Prepare with the gateway address
- * (NULL: nodes only); run drives every job to an answer or a timeout. */
-int tb_load_run(struct tb *t, const struct tr_addr *gw, uint64_t deadline_us);
+/* The query engine (cli/testbed_load.c): one pass drives every job of
+ * l->kinds to an answer or a timeout; call again with other kinds for
+ * another pass over the same queries. gw, conv: the DNS targets (NULL when
+ * the pass has none). */
+int tb_load_run(struct tb *t, const struct tr_addr *gw, const struct tr_addr *conv,
+		uint64_t deadline_us);
 void tb_load_free(struct tb_load *l);
+/* An upstream query of the conventional resolver (tb_conv_upstream_cb):
+ * charged to the oldest conventional lookup in flight whose name is at or
+ * below qname, else to the oldest in flight, else counted unattributed. */
+void tb_load_upstream(void *arg, const uint8_t *qname, size_t len);
+/* Queries the gateway and the resolver both answered in the cold pass
+ * (compared), and those whose answers (rcode and answer RRsets without
+ * signatures) are the same. *first_diff: a query index that differs, or
+ * SIZE_MAX. */
+void tb_load_compare(const struct tb_load *l, size_t *compared, size_t *same,
+		     size_t *first_diff);
 
 #endif

@@ -8,7 +8,11 @@
  * rows compare like for like); the reply carries the lookup's exact RPC
  * and hop counts and where the block came from. A gateway job is a DNS
  * query (with DO) over UDP to the gateway; its answer tells NOERROR and
- * the AD bit, and its latency is what a stub resolver sees.
+ * the AD bit, and its latency is what a stub resolver sees. A
+ * conventional job is the same query to the validating resolver of
+ * --conventional; the upstream queries its name servers see are charged to
+ * the lookups in flight (tb_load_upstream). The cold pass keeps a digest of
+ * every DNS answer, so the two stacks' answers can be compared.
  *
  * Invariant: inflight counts issued jobs whose callback has not run; a
  * gateway slot is busy exactly while its job is in flight.
@@ -25,11 +29,15 @@
 #include "cli/testbed.h"
 #include "common/buf.h"
 #include "common/err.h"
+#include "dns/msg.h"
 #include "overlay/overlay.h"
 
 struct tb_dns_slot {
 	bool busy;
+	uint8_t kind;       /* the row it counts in */
 	uint16_t id;
+	uint32_t qi;        /* query index */
+	unsigned upstream;  /* conventional: upstream queries charged to it */
 	uint64_t sent_us;
 };
 
@@ -135,7 +143,7 @@ static int node_job_issue(struct tb *t, const struct tb_query *q, uint8_t ovl)
 	return 0;
 }
 
-/* --- gateway (plain DNS over UDP) --- */
+/* --- DNS targets: the gateway and the conventional resolver --- */
 
 static int dns_query_build(const struct tb_query *q, uint16_t id, uint8_t *out, size_t cap,
 			   size_t *len)
@@ -161,9 +169,63 @@ static int dns_query_build(const struct tb_query *q, uint16_t id, uint8_t *out, 
 	return w.err ? -ENOSPC : 0;
 }
 
+static int dns_target_of(uint8_t kind)
+{
+	return kind == TB_KIND_CONV || kind == TB_KIND_CONV_WARM ? TB_DNS_CONV : TB_DNS_GW;
+}
+
+/* Order-independent digest of an answer: its rcode and the answer section's
+ * RRs (type and RDATA; TTLs and signatures left out). Never 0. */
+static uint64_t answer_digest(const uint8_t *pkt, size_t len)
+{
+	struct dns_msg m;
+	dns_msg_init(&m);
+	uint64_t d = 0;
+	if (dns_msg_parse(&m, pkt, len) == 0) {
+		d = 0x9e3779b97f4a7c15ull * (dns_msg_rcode(&m) + 1);
+		for (size_t i = 0; i < m.sec[DNS_S_ANSWER].n; i++) {
+			const struct dns_rr *rr = &m.sec[DNS_S_ANSWER].rr[i];
+			if (rr->type == DNS_T_RRSIG)
+				continue;
+			uint64_t h = 1469598103934665603ull ^ rr->type;
+			for (size_t k = 0; k < rr->rdlen; k++)
+				h = (h ^ rr->rdata[k]) * 1099511628211ull;
+			d += h * 2 + 1;
+		}
+	}
+	dns_msg_clear(&m);
+	return d ? d : 1;
+}
+
+static void dns_answered(struct tb *t, int target, struct tb_dns_slot *sl, const uint8_t *pkt,
+			 size_t n, uint16_t flags, uint16_t an)
+{
+	struct tb_load *l = &t->load;
+	struct tb_row *row = &l->row[sl->kind];
+	unsigned rcode = flags & 0xf;
+	bool cold = sl->kind == TB_KIND_GW || sl->kind == TB_KIND_CONV;
+	if (cold && l->digest[target])
+		l->digest[target][sl->qi] = answer_digest(pkt, n);
+	/* TC: a stub would retry over TCP; the answer exists. */
+	if (rcode == 0 && (an > 0 || (flags & 0x0200))) {
+		row->answered++;
+		if (flags & 0x0020)
+			row->ad++;
+		(void)ddns_samples_add(&row->latency_ms, (tb_now_us() - sl->sent_us) / 1000.0);
+		if (target == TB_DNS_CONV) {
+			(void)ddns_samples_add(&row->rpcs, sl->upstream);
+			if (sl->upstream == 0)
+				row->cache_hits++;
+		}
+	} else {
+		row->failed++;
+	}
+}
+
 static void on_dns_read(evutil_socket_t fd, short what, void *arg)
 {
-	struct tb *t = arg;
+	struct tb_dns_target *x = arg;
+	struct tb *t = x->t;
 	struct tb_load *l = &t->load;
 	(void)what;
 	for (int i = 0; i < 64; i++) {
@@ -173,37 +235,24 @@ static void on_dns_read(evutil_socket_t fd, short what, void *arg)
 			return;
 		if (n < 12)
 			continue;
-		struct ddns_rbuf r;
-		ddns_rbuf_init(&r, buf, (size_t)n);
-		uint16_t id = ddns_rbuf_u16(&r), flags = ddns_rbuf_u16(&r);
-		(void)ddns_rbuf_u16(&r);
-		uint16_t an = ddns_rbuf_u16(&r);
-		size_t s = id % l->concurrency;
-		if (!l->slots[s].busy || l->slots[s].id != id || !(flags & 0x8000))
+		uint16_t id = ddns_get_u16(buf), flags = ddns_get_u16(buf + 2);
+		uint16_t an = ddns_get_u16(buf + 6);
+		struct tb_dns_slot *sl = &l->dns[x->target].slots[id % l->concurrency];
+		if (!sl->busy || sl->id != id || !(flags & 0x8000))
 			continue; /* late, duplicate or not a response */
-		l->slots[s].busy = false;
-		struct tb_row *row = &l->row[TB_KIND_GW];
-		unsigned rcode = flags & 0xf;
-		/* TC: a stub would retry over TCP; the answer exists. */
-		if (rcode == 0 && (an > 0 || (flags & 0x0200))) {
-			row->answered++;
-			if (flags & 0x0020)
-				row->ad++;
-			(void)ddns_samples_add(&row->latency_ms,
-					       (tb_now_us() - l->slots[s].sent_us) / 1000.0);
-		} else {
-			row->failed++;
-		}
+		sl->busy = false;
+		dns_answered(t, x->target, sl, buf, (size_t)n, flags, an);
 		job_done(t);
 	}
 }
 
-static int gw_job_issue(struct tb *t, const struct tb_query *q, size_t job)
+static int dns_job_issue(struct tb *t, uint32_t qi, size_t job, uint8_t kind)
 {
 	struct tb_load *l = &t->load;
+	struct tb_dns_target *d = &l->dns[dns_target_of(kind)];
 	size_t s;
 	for (s = 0; s < l->concurrency; s++)
-		if (!l->slots[s].busy)
+		if (!d->slots[s].busy)
 			break;
 	if (s == l->concurrency)
 		return -EAGAIN;
@@ -211,12 +260,13 @@ static int gw_job_issue(struct tb *t, const struct tb_query *q, size_t job)
 	uint16_t id = (uint16_t)(s + l->concurrency * (job % (65536 / l->concurrency)));
 	uint8_t pkt[512];
 	size_t len;
-	if (dns_query_build(q, id, pkt, sizeof(pkt), &len) != 0)
+	if (dns_query_build(&l->q[qi], id, pkt, sizeof(pkt), &len) != 0)
 		return -EINVAL;
-	l->slots[s] = (struct tb_dns_slot){.busy = true, .id = id, .sent_us = tb_now_us()};
-	l->row[TB_KIND_GW].queries++;
+	d->slots[s] = (struct tb_dns_slot){
+		.busy = true, .kind = kind, .id = id, .qi = qi, .sent_us = tb_now_us()};
+	l->row[kind].queries++;
 	l->inflight++;
-	if (send(l->fd, pkt, len, 0) < 0) {
+	if (send(d->fd, pkt, len, 0) < 0) {
 		/* a full socket buffer is loss: the timeout sweep counts it */
 	}
 	return 0;
@@ -226,26 +276,98 @@ static void dns_sweep(struct tb *t)
 {
 	struct tb_load *l = &t->load;
 	uint64_t now = tb_now_us();
-	for (size_t s = 0; s < l->concurrency; s++)
-		if (l->slots[s].busy && now - l->slots[s].sent_us > l->dns_timeout_us) {
-			l->slots[s].busy = false;
-			l->row[TB_KIND_GW].failed++;
-			job_done(t);
+	for (int d = 0; d < TB_DNS_TARGETS; d++)
+		for (size_t s = 0; l->dns[d].slots && s < l->concurrency; s++) {
+			struct tb_dns_slot *sl = &l->dns[d].slots[s];
+			if (sl->busy && now - sl->sent_us > l->dns_timeout_us) {
+				sl->busy = false;
+				l->row[sl->kind].failed++;
+				job_done(t);
+			}
 		}
 }
 
-static int gw_open(struct tb *t, const struct tr_addr *gw)
+/* Is the wire name n at or below the wire name anc? (lowercase, uncompressed) */
+static bool name_under(const uint8_t *n, size_t nlen, const uint8_t *anc, size_t alen)
+{
+	for (size_t off = 0; off < nlen && n[off] != 0; off += (size_t)n[off] + 1) {
+		if (nlen - off == alen) {
+			bool eq = true;
+			for (size_t k = 0; k < alen && eq; k++) {
+				uint8_t c = n[off + k];
+				c = (c >= 'A' && c <= 'Z') ? (uint8_t)(c + 32) : c;
+				eq = c == anc[k];
+			}
+			if (eq)
+				return true;
+		}
+	}
+	return alen == 1; /* the root is above every name */
+}
+
+void tb_load_upstream(void *arg, const uint8_t *qname, size_t len)
+{
+	struct tb *t = arg;
+	struct tb_load *l = &t->load;
+	struct tb_dns_slot *best = NULL, *oldest = NULL;
+	for (size_t s = 0; l->dns[TB_DNS_CONV].slots && s < l->concurrency; s++) {
+		struct tb_dns_slot *sl = &l->dns[TB_DNS_CONV].slots[s];
+		if (!sl->busy)
+			continue;
+		if (!oldest || sl->sent_us < oldest->sent_us)
+			oldest = sl;
+		const struct tb_query *q = &l->q[sl->qi];
+		if (name_under(q->wire, q->wire_len, qname, len) &&
+		    (!best || sl->sent_us < best->sent_us))
+			best = sl;
+	}
+	if (!best)
+		best = oldest;
+	if (best)
+		best->upstream++;
+	else
+		l->unattributed++;
+}
+
+void tb_load_compare(const struct tb_load *l, size_t *compared, size_t *same, size_t *first_diff)
+{
+	*compared = *same = 0;
+	*first_diff = SIZE_MAX;
+	if (!l->digest[TB_DNS_GW] || !l->digest[TB_DNS_CONV])
+		return;
+	for (size_t i = 0; i < l->nq; i++) {
+		uint64_t a = l->digest[TB_DNS_GW][i], b = l->digest[TB_DNS_CONV][i];
+		if (!a || !b)
+			continue;
+		(*compared)++;
+		if (a == b)
+			(*same)++;
+		else if (*first_diff == SIZE_MAX)
+			*first_diff = i;
+	}
+}
+
+static int dns_open(struct tb *t, int target, const struct tr_addr *to)
 {
 	struct tb_load *l = &t->load;
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(gw->port)};
-	memcpy(&sa.sin_addr, gw->ip, 4);
-	l->fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (l->fd < 0)
+	struct tb_dns_target *d = &l->dns[target];
+	if (d->fd >= 0)
+		return 0;
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(to->port)};
+	memcpy(&sa.sin_addr, to->ip, 4);
+	d->slots = calloc(l->concurrency, sizeof(*d->slots));
+	l->digest[target] = calloc(l->nq ? l->nq : 1, sizeof(uint64_t));
+	if (!d->slots || !l->digest[target])
+		return -ENOMEM;
+	d->fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (d->fd < 0)
 		return -errno;
-	if (connect(l->fd, (struct sockaddr *)&sa, sizeof(sa)) != 0)
+	if (connect(d->fd, (struct sockaddr *)&sa, sizeof(sa)) != 0)
 		return -errno;
-	l->rev = event_new(t->base, l->fd, EV_READ | EV_PERSIST, on_dns_read, t);
-	if (!l->rev || event_add(l->rev, NULL) != 0)
+	d->t = t;
+	d->target = target;
+	d->rev = event_new(t->base, d->fd, EV_READ | EV_PERSIST, on_dns_read, d);
+	if (!d->rev || event_add(d->rev, NULL) != 0)
 		return -ENOMEM;
 	return 0;
 }
@@ -257,12 +379,13 @@ static void pump(struct tb *t)
 	while (l->inflight < l->concurrency && l->next < l->nq * TB_KINDS) {
 		size_t job = l->next;
 		uint8_t kind = (uint8_t)(job % TB_KINDS);
-		const struct tb_query *q = &l->q[job / TB_KINDS];
+		uint32_t qi = (uint32_t)(job / TB_KINDS);
 		if (!(l->kinds & (1u << kind))) {
 			l->next++;
 			continue;
 		}
-		int e = kind == TB_KIND_GW ? gw_job_issue(t, q, job) : node_job_issue(t, q, kind);
+		int e = kind >= TB_KIND_GW ? dns_job_issue(t, qi, job, kind)
+					   : node_job_issue(t, &l->q[qi], kind);
 		if (e == -EAGAIN)
 			return;
 		l->next++;
@@ -278,8 +401,7 @@ static bool load_done(void *arg)
 {
 	struct tb *t = arg;
 	struct tb_load *l = &t->load;
-	if (l->rev)
-		dns_sweep(t);
+	dns_sweep(t);
 	pump(t);
 	static const char spin[] = "|/-\\";
 	uint64_t el = tb_now_us() - l->started_us;
@@ -289,30 +411,39 @@ static bool load_done(void *arg)
 	return l->done_jobs >= l->total_jobs;
 }
 
-int tb_load_run(struct tb *t, const struct tr_addr *gw, uint64_t deadline_us)
+int tb_load_run(struct tb *t, const struct tr_addr *gw, const struct tr_addr *conv,
+		uint64_t deadline_us)
 {
 	struct tb_load *l = &t->load;
-	l->fd = -1;
-	if (l->concurrency == 0)
-		l->concurrency = 16;
-	if (l->concurrency > 1024)
-		l->concurrency = 1024;
-	l->dns_timeout_us = 5000000;
-	for (int k = 0; k < TB_KINDS; k++) {
-		ddns_samples_init(&l->row[k].rpcs);
-		ddns_samples_init(&l->row[k].hops);
-		ddns_samples_init(&l->row[k].latency_ms);
+	if (!l->ready) {
+		for (int d = 0; d < TB_DNS_TARGETS; d++)
+			l->dns[d].fd = -1;
+		if (l->concurrency == 0)
+			l->concurrency = 16;
+		if (l->concurrency > 1024)
+			l->concurrency = 1024;
+		l->dns_timeout_us = 5000000;
+		for (int k = 0; k < TB_KINDS; k++) {
+			ddns_samples_init(&l->row[k].rpcs);
+			ddns_samples_init(&l->row[k].hops);
+			ddns_samples_init(&l->row[k].latency_ms);
+		}
+		l->ready = true;
 	}
-	if (gw && (l->kinds & (1u << TB_KIND_GW))) {
-		l->slots = calloc(l->concurrency, sizeof(*l->slots));
-		if (!l->slots)
-			return -ENOMEM;
-		int e = gw_open(t, gw);
-		if (e)
-			return e;
-	} else {
-		l->kinds &= ~(1u << TB_KIND_GW);
-	}
+	const unsigned gw_bits = (1u << TB_KIND_GW) | (1u << TB_KIND_GW_WARM);
+	const unsigned conv_bits = (1u << TB_KIND_CONV) | (1u << TB_KIND_CONV_WARM);
+	int e;
+	if (!gw)
+		l->kinds &= ~gw_bits;
+	else if ((l->kinds & gw_bits) && (e = dns_open(t, TB_DNS_GW, gw)) != 0)
+		return e;
+	if (!conv)
+		l->kinds &= ~conv_bits;
+	else if ((l->kinds & conv_bits) && (e = dns_open(t, TB_DNS_CONV, conv)) != 0)
+		return e;
+	l->kinds_all |= l->kinds;
+	l->next = 0;
+	l->done_jobs = 0;
 	l->total_jobs = 0;
 	for (int k = 0; k < TB_KINDS; k++)
 		if (l->kinds & (1u << k))
@@ -331,17 +462,20 @@ void tb_load_free(struct tb_load *l)
 		job_unlink(l, j);
 		free(j);
 	}
-	for (int k = 0; k < TB_KINDS; k++) {
-		ddns_samples_free(&l->row[k].rpcs);
-		ddns_samples_free(&l->row[k].hops);
-		ddns_samples_free(&l->row[k].latency_ms);
+	if (l->ready)
+		for (int k = 0; k < TB_KINDS; k++) {
+			ddns_samples_free(&l->row[k].rpcs);
+			ddns_samples_free(&l->row[k].hops);
+			ddns_samples_free(&l->row[k].latency_ms);
+		}
+	for (int d = 0; d < TB_DNS_TARGETS; d++) {
+		if (l->dns[d].rev)
+			event_free(l->dns[d].rev);
+		if (l->ready && l->dns[d].fd >= 0)
+			close(l->dns[d].fd);
+		free(l->dns[d].slots);
+		free(l->digest[d]);
 	}
-	if (l->rev)
-		event_free(l->rev);
-	if (l->fd >= 0)
-		close(l->fd);
-	free(l->slots);
 	free(l->q);
 	memset(l, 0, sizeof(*l));
-	l->fd = -1;
 }

@@ -1,6 +1,8 @@
 #!/bin/sh
 # Gateway throughput (issue 6's benchmark): dnsperf queries per second
 #   (1) against NSD serving the zone (the reference, same machine),
+#   (1b) against Unbound (warm cache) resolving the zone from that NSD (a
+#       stub zone; iterator only, the zone is unsigned),
 #   (2) against the DDNS gateway with every answer in its cache,
 #   (3) against the gateway with every answer uncached: each query a name the
 #       gateway has never been asked, so each goes through the DHT of the ring
@@ -16,7 +18,8 @@
 #   REPLICAS= (ddnsd's default) CLIENTS=1 OUTSTANDING=100
 # Loopback only (nodes on 127.0.0.2.., NSD and the gateway on 127.0.0.1, free
 # ports); every process started here is stopped by its PID on exit; every
-# dnsperf run is bounded by -l. Not part of make check.
+# dnsperf run is bounded by -l. Each run is also printed as a ratio to NSD
+# (its qps over NSD's in the same run). Not part of make check.
 set -eu
 
 build=$(cd "${1:-.}" && pwd)
@@ -33,20 +36,21 @@ REPLICAS=${REPLICAS:-}
 CLIENTS=${CLIENTS:-1}
 OUTSTANDING=${OUTSTANDING:-100}
 
-for t in dnsperf nsd dig python3; do
+for t in dnsperf nsd unbound dig python3; do
 	command -v "$t" >/dev/null 2>&1 || { echo "gateway_dnsperf: $t not installed" >&2; exit 77; }
 done
 [ -x "$build/ddns" ] && [ -x "$build/ddnsd" ] || {
 	echo "gateway_dnsperf: no ddns/ddnsd in $build" >&2; exit 2; }
 
 nsd_pid=
+ub_pid=
 tb_pid=
 cleanup() {
 	# Stop what we started, by PID: SIGTERM, then SIGKILL after 15 s.
-	for p in $tb_pid $nsd_pid; do
+	for p in $tb_pid $ub_pid $nsd_pid; do
 		kill -TERM "$p" 2>/dev/null || :
 	done
-	for p in $tb_pid $nsd_pid; do
+	for p in $tb_pid $ub_pid $nsd_pid; do
 		i=0
 		while kill -0 "$p" 2>/dev/null && [ $i -lt 150 ]; do
 			sleep 0.1; i=$((i + 1))
@@ -100,8 +104,8 @@ perf() { # label port file extra-args...
 	dnsperf -s 127.0.0.1 -p "$port" -d "$file" -c "$CLIENTS" -q "$OUTSTANDING" "$@" \
 		>>"$out/dnsperf_$label.txt" 2>&1
 }
-summary() { # label
-	awk -v l="$1" '
+summary() { # label [NSD's qps]
+	awk -v l="$1" -v ref="${2:-0}" '
 		/Queries sent:/ { sent = $3 }
 		/Queries completed:/ { done = $3 }
 		/Queries lost:/ { lost = $3 }
@@ -109,8 +113,9 @@ summary() { # label
 		/Run time \(s\):/ { rt = $4 }
 		/Queries per second:/ { qps = $4 }
 		/Average Latency \(s\):/ { avg = $4; max = $8; sub(/\)/, "", max) }
-		END { printf "| %s | %s | %s | %s | %s | %.0f | %.3f | %.1f | %s |\n",
-			l, sent, done, lost, rt, qps, avg * 1000, max * 1000, rc }' \
+		END { printf "| %s | %s | %s | %s | %s | %.0f | %s | %.3f | %.1f | %s |\n",
+			l, sent, done, lost, rt, qps, ref > 0 ? sprintf("%.3f", qps / ref) : "-",
+			avg * 1000, max * 1000, rc }' \
 		"$out/dnsperf_$1.txt"
 }
 
@@ -153,8 +158,62 @@ until dig +short +time=1 +tries=1 @127.0.0.1 -p "$nsd_port" h1.bench A 2>/dev/nu
 done
 echo "nsd $(nsd -v 2>&1 | head -1) on 127.0.0.1:$nsd_port" >&2
 perf nsd "$nsd_port" "$out/q_cached" -l "$SECONDS_RUN"
-kill -TERM "$nsd_pid" 2>/dev/null || :
-wait "$nsd_pid" 2>/dev/null || :
+
+# --- (1b) Unbound in front of that NSD, warm cache ------------------------
+ub_port=$(free_port)
+ubdir=$out/unbound
+mkdir -p "$ubdir"
+# Loopback only: the root hint names 127.0.0.1 (never needed: every query
+# is under the stub zone), no trust anchor (the zone is unsigned).
+printf '.\t3600000\tNS\tlocalhost.\nlocalhost.\t3600000\tA\t127.0.0.1\n' >"$ubdir/root.hints"
+cat >"$ubdir/unbound.conf" <<UBEOF
+server:
+	interface: 127.0.0.1@$ub_port
+	port: $ub_port
+	do-ip6: no
+	username: ""
+	chroot: ""
+	directory: "$ubdir"
+	pidfile: "$ubdir/unbound.pid"
+	logfile: "$ubdir/unbound.log"
+	use-syslog: no
+	num-threads: 1
+	so-reuseport: no
+	access-control: 127.0.0.0/8 allow
+	do-not-query-localhost: no
+	module-config: "iterator"
+	root-hints: "$ubdir/root.hints"
+	msg-cache-size: 64m
+	rrset-cache-size: 128m
+	prefetch: no
+	ratelimit: 0
+	ip-ratelimit: 0
+stub-zone:
+	name: "bench."
+	stub-addr: 127.0.0.1@$nsd_port
+remote-control:
+	control-enable: no
+UBEOF
+unbound -d -c "$ubdir/unbound.conf" >"$ubdir/stderr" 2>&1 &
+ub_pid=$!
+i=0
+until dig +short +time=1 +tries=1 @127.0.0.1 -p "$ub_port" h1.bench A 2>/dev/null | grep -q '^10\.'; do
+	i=$((i + 1))
+	[ $i -lt 100 ] && kill -0 "$ub_pid" 2>/dev/null || {
+		echo "gateway_dnsperf: unbound did not answer" >&2
+		cat "$ubdir/stderr" "$ubdir/unbound.log" >&2
+		exit 1
+	}
+	sleep 0.2
+done
+echo "$(unbound -V 2>&1 | head -1) on 127.0.0.1:$ub_port" >&2
+perf unbound_warmup "$ub_port" "$out/q_cached" -n 1 -l 120
+perf unbound "$ub_port" "$out/q_cached" -l "$SECONDS_RUN"
+for p in $ub_pid $nsd_pid; do
+	kill -TERM "$p" 2>/dev/null || :
+	wait "$p" 2>/dev/null || :
+done
+ub_pid=
 nsd_pid=
 
 # --- the ring: ddns testbed with the zone published -----------------------
@@ -193,9 +252,10 @@ echo
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "zone: $total names (A), nodes $NODES, overlays $OVERLAYS, dnsperf -c $CLIENTS -q $OUTSTANDING, -l $SECONDS_RUN"
 echo
-echo "| run | sent | completed | lost | run time s | qps | avg latency ms | max latency ms | response codes |"
-echo "|---|---|---|---|---|---|---|---|---|"
-for l in nsd warm cached uncached; do summary "$l"; done
+echo "| run | sent | completed | lost | run time s | qps | ratio to NSD | avg latency ms | max latency ms | response codes |"
+echo "|---|---|---|---|---|---|---|---|---|---|"
+nsd_qps=$(awk '/Queries per second:/ { print $4 }' "$out/dnsperf_nsd.txt")
+for l in nsd unbound warm cached uncached; do summary "$l" "$nsd_qps"; done
 echo
 for l in start warm cached uncached; do echo "gateway stats after $l:"; cat "$out/stats_$l.txt"; done
 echo "outputs in $out"

@@ -83,6 +83,7 @@ struct opts {
 	uint64_t latency_seed;
 	bool netns;
 	bool conventional;
+	char *break_ds;
 	unsigned replicas;
 	uint64_t seed;
 	char *ddnsd;
@@ -98,7 +99,7 @@ static void usage(FILE *f)
 		"                    [--queries Q] [--concurrency C] [--via nodes|gateway|both]\n"
 		"                    [--csv FILE] [--json] [--plot DIR] [--duration S] [--once]\n"
 		"                    [--latency-matrix FILE] [--latency-seed S] [--netns]\n"
-		"                    [--conventional]\n"
+		"                    [--conventional] [--break-ds ZONE]\n"
 		"                    [--replicas R] [--seed S] [--ddnsd PATH]\n"
 		"\n"
 		"Starts N ddnsd processes on 127.0.0.2, 127.0.0.3, ... (one data dir each),\n"
@@ -145,6 +146,10 @@ static void usage(FILE *f)
 		"                        a validating Unbound on 127.0.52.1) and run the\n"
 		"                        workload through it too, cold and then warm\n"
 		"                        (needs nsd, unbound, bind9-utils and root)\n"
+		"  --break-ds ZONE       after publishing, the root publishes a DS for\n"
+		"                        another key of ZONE (a demo TLD zone): its names\n"
+		"                        must be SERVFAIL through the gateway and, with\n"
+		"                        --conventional, through the resolver too\n"
 		"  --replicas R          ddnsd --replicas (default: ddnsd's)\n"
 		"  --seed S              overlay mix, bootstraps and workload (default 1)\n"
 		"  --ddnsd PATH          the daemon (default: beside this program)\n",
@@ -457,6 +462,10 @@ struct setup {
 	size_t ns_made;    /* namespaces created so far */
 	bool bridge_made;
 	struct tb_conv *conv; /* --conventional */
+	struct zone *broken;  /* --break-ds: the zone, and the key its new DS names */
+	char *decoy_key;
+	int broken_rcode[2];  /* its SOA: gateway, resolver (-1: no answer) */
+	unsigned broken_rcode_u[2];
 	uint64_t conv_upstream[2]; /* upstream queries of the cold and the warm pass */
 };
 
@@ -1320,24 +1329,26 @@ static void stop_nodes(struct tb *t)
 
 /* --- the gateway check: one query, like dig +dnssec --- */
 
-static int gateway_check(struct setup *s, bool *ad, unsigned *ancount)
+/* One query to a DNS server, like dig +dnssec (RD, EDNS0 with DO): the
+ * answer's rcode, AD bit and answer count. 0, or -errno / -ETIMEDOUT when
+ * nothing came back in `tries` tries 2 s apart. */
+static int dns_ask(const struct tr_addr *to, const char *name, const char *type, int tries,
+		   unsigned *rcode, bool *ad, unsigned *ancount)
 {
 	struct tb_query q;
-	int tc = type_code(s->check_type);
-	if (tb_name_wire(s->check_name, q.wire, &q.wire_len) != 0 || tc < 0)
+	int tc = type_code(type);
+	if (tb_name_wire(name, q.wire, &q.wire_len) != 0 || tc < 0)
 		return -EINVAL;
 	q.type = (uint16_t)tc;
 	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(s->gw.port)};
-	memcpy(&sa.sin_addr, s->gw.ip, 4);
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(to->port)};
+	memcpy(&sa.sin_addr, to->ip, 4);
 	struct timeval tv = {2, 0};
 	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	int e = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 ? 0 : -errno;
-	/* The same bytes dig sends: RD, one question, EDNS0 with DO. */
 	uint8_t pkt[512], ans[4096];
-	size_t len = 0;
 	struct ddns_wbuf w;
 	ddns_wbuf_init_fixed(&w, pkt, sizeof(pkt));
 	ddns_wbuf_u16(&w, 0x5a5a);
@@ -1354,30 +1365,119 @@ static int gateway_check(struct setup *s, bool *ad, unsigned *ancount)
 	ddns_wbuf_u16(&w, 4096);
 	ddns_wbuf_u32(&w, 0x8000);
 	ddns_wbuf_u16(&w, 0);
-	len = w.len;
-	e = e ? e : -EIO;
-	for (int attempt = 0; attempt < 5 && e && !stop_flag; attempt++) {
-		if (send(fd, pkt, len, 0) < 0)
+	if (e) {
+		close(fd);
+		return e;
+	}
+	e = -ETIMEDOUT;
+	for (int attempt = 0; attempt < tries && e && !stop_flag; attempt++) {
+		if (send(fd, pkt, w.len, 0) < 0)
 			continue;
 		ssize_t n;
 		while ((n = recv(fd, ans, sizeof(ans), 0)) >= 12) {
 			if (ans[0] != 0x5a || ans[1] != 0x5a)
 				continue;
-			unsigned rcode = ans[3] & 0xf;
+			*rcode = ans[3] & 0xf;
 			*ad = ans[3] & 0x20;
 			*ancount = ddns_get_u16(ans + 6);
-			e = rcode == 0 && *ancount > 0 ? 0 : DDNS_ENOTFOUND;
-			if (e)
-				tb_say("gateway answered %s %s with rcode %u, %u answers", s->check_name,
-				    s->check_type, rcode, *ancount);
+			e = 0;
 			break;
 		}
-		if (e == DDNS_ENOTFOUND)
-			break;
 	}
 	close(fd);
 	return e;
 }
+
+/* The check answer through the gateway: NOERROR with answers. */
+static int gateway_check(struct setup *s, bool *ad, unsigned *ancount)
+{
+	unsigned rcode = 0;
+	int e = dns_ask(&s->gw, s->check_name, s->check_type, 5, &rcode, ad, ancount);
+	if (e == 0 && (rcode != 0 || *ancount == 0)) {
+		tb_say("gateway answered %s %s with rcode %u, %u answers", s->check_name,
+		       s->check_type, rcode, *ancount);
+		e = DDNS_ENOTFOUND;
+	}
+	return e;
+}
+
+/*
+ * --break-ds ZONE: a key rollover gone wrong. The zone stays signed with its
+ * key, but the root publishes (newer) a DS set that names another key
+ * (conventional_up gives the same DS to the conventional root). A resolver
+ * then finds no DNSKEY matching the DS: SERVFAIL. The DDNS blocks already
+ * stored carry the chain they were signed under (their own DS RRset, signed
+ * by the root), so the gateway keeps answering from them until the zone is
+ * published again or their signatures expire; the JSON reports both rcodes.
+ */
+static int break_ds(struct tb *t, struct setup *s)
+{
+	const struct opts *o = s->o;
+	char want[300];
+	snprintf(want, sizeof(want), "%s%s", o->break_ds,
+		 o->break_ds[strlen(o->break_ds) - 1] == '.' ? "" : ".");
+	struct zone *z = NULL;
+	for (size_t i = 0; i < s->nzones && !z; i++)
+		if (strcasecmp(s->zones[i].name, want) == 0)
+			z = &s->zones[i];
+	if (!z) {
+		tb_say("--break-ds %s: not one of the testbed's zones", o->break_ds);
+		return -EINVAL;
+	}
+	char *kdir = tb_path_join(s->dir, "keys-decoy"), *out = tb_path_join(s->dir, "helper.out");
+	char *dsf = tb_path_join(s->dir, "zones/ds-broken.zone");
+	char rootp[PATH_MAX], child[PATH_MAX];
+	int e = -ENOMEM;
+	if (!kdir || !out || !dsf)
+		goto out;
+	if (mkdir(kdir, 0700) != 0 && errno != EEXIST) {
+		e = -errno;
+		goto out;
+	}
+	const char *ka[] = {"keygen", "--zone", z->name, "--dir", kdir, NULL};
+	if ((e = tb_run_self(s->self, s->log, out, ka)) != 0)
+		goto out;
+	s->decoy_key = key_path(kdir, read_first_line(out));
+	if (!s->decoy_key) {
+		e = -EIO;
+		goto out;
+	}
+	s->broken = z;
+	snprintf(rootp, sizeof(rootp), "%s.private", s->root_key);
+	snprintf(child, sizeof(child), "%s.key", s->decoy_key);
+	const char *da[] = {"delegate", "--parent-key", rootp, "--child-key", child, "-o", dsf,
+			    NULL};
+	if ((e = tb_run_self(s->self, s->log, NULL, da)) != 0)
+		goto out;
+	const char *pa[] = {"publish", "--quiet", "--node", t->nodes[0].addr_s, dsf, NULL};
+	if ((e = tb_run_self(s->self, s->log, NULL, pa)) != 0)
+		goto out;
+	tb_say("--break-ds %s: the root now publishes a DS for another key", z->name);
+out:
+	free(kdir);
+	free(out);
+	free(dsf);
+	return e;
+}
+
+/* The broken zone's SOA through the gateway and the resolver. */
+static void broken_check(struct setup *s)
+{
+	bool ad;
+	unsigned an;
+	s->broken_rcode[0] = s->broken_rcode[1] = -1;
+	/* A validating resolver retries a bogus chain for a while: 30 s. */
+	if (dns_ask(&s->gw, s->broken->name, "SOA", 15, &s->broken_rcode_u[0], &ad, &an) == 0)
+		s->broken_rcode[0] = (int)s->broken_rcode_u[0];
+	if (s->conv &&
+	    dns_ask(tb_conv_resolver(s->conv), s->broken->name, "SOA", 15, &s->broken_rcode_u[1],
+		    &ad, &an) == 0)
+		s->broken_rcode[1] = (int)s->broken_rcode_u[1];
+	tb_say("--break-ds %s: SOA answered rcode %d by the gateway, %d by the conventional "
+	       "resolver (2 is SERVFAIL)",
+	       s->broken->name, s->broken_rcode[0], s->broken_rcode[1]);
+}
+
 
 /* --- RTT check under --latency-matrix --- */
 
@@ -1654,6 +1754,10 @@ static void print_json(FILE *f, struct tb *t, struct setup *s, bool have_load, b
 		}
 		fprintf(f, "}");
 	}
+	if (s->broken)
+		fprintf(f, ",\"broken_ds\":{\"zone\":\"%s\",\"gateway_rcode\":%d,"
+			   "\"conventional_rcode\":%d}",
+			s->broken->name, s->broken_rcode[0], s->broken_rcode[1]);
 	if (s->conv) {
 		long pids[4];
 		size_t np = tb_conv_pids(s->conv, pids, 4);
@@ -1837,7 +1941,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	enum { O_NODES = 256, O_OVERLAY, O_MIX, O_DNS, O_ZONE, O_NAMES, O_RECORDS, O_WORKDIR,
 	       O_KEEP, O_WORKLOAD, O_QUERIES, O_CONC, O_VIA, O_CSV, O_JSON, O_PLOT, O_DURATION,
 	       O_ONCE, O_MATRIX, O_LSEED, O_NETNS, O_REPLICAS, O_SEED, O_DDNSD, O_CONV,
-	       O_HELP };
+	       O_BREAK_DS, O_HELP };
 	static const struct option lo[] = {
 		{"nodes", required_argument, NULL, O_NODES},
 		{"overlay", required_argument, NULL, O_OVERLAY},
@@ -1861,6 +1965,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{"latency-seed", required_argument, NULL, O_LSEED},
 		{"netns", no_argument, NULL, O_NETNS},
 		{"conventional", no_argument, NULL, O_CONV},
+		{"break-ds", required_argument, NULL, O_BREAK_DS},
 		{"replicas", required_argument, NULL, O_REPLICAS},
 		{"seed", required_argument, NULL, O_SEED},
 		{"ddnsd", required_argument, NULL, O_DDNSD},
@@ -1996,6 +2101,9 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case O_CONV:
 			o->conventional = true;
 			break;
+		case O_BREAK_DS:
+			o->break_ds = optarg;
+			break;
 		case O_REPLICAS:
 			if (!parse_u64(optarg, &v) || v < 1 || v > 16) {
 				fprintf(stderr, "ddns testbed: --replicas must be 1..16\n");
@@ -2123,7 +2231,8 @@ static int conventional_up(struct tb *t, struct setup *s)
 	if (!cz)
 		return -ENOMEM;
 	for (size_t i = 0; i < s->nzones; i++)
-		cz[i] = (struct tb_conv_zone){s->zones[i].name, s->zones[i].file, s->zones[i].key};
+		cz[i] = (struct tb_conv_zone){s->zones[i].name, s->zones[i].file, s->zones[i].key,
+					      &s->zones[i] == s->broken ? s->decoy_key : NULL};
 	if (o->latency_matrix &&
 	    !(lat = tb_latency_new(o->latency_matrix, o->latency_seed, 0, err, sizeof(err)))) {
 		tb_say("%s", err);
@@ -2397,8 +2506,12 @@ int ddns_cmd_testbed(int argc, char **argv)
 					? 100.0 * (rtt[i].measured_ms - rtt[i].expected_ms) / rtt[i].expected_ms
 					: 0.0);
 	}
+	if (o.break_ds && (e = break_ds(&t, &s)) != 0)
+		goto out;
 	if (o.conventional && (e = conventional_up(&t, &s)) != 0)
 		goto out;
+	if (s.broken)
+		broken_check(&s);
 	if (o.workload) {
 		if ((e = load_queries(&t, &s, &o)) != 0)
 			goto out;
@@ -2496,6 +2609,7 @@ out:
 	free(s.zones);
 	wl_names_free(&s.names);
 	free(s.root_key);
+	free(s.decoy_key);
 	free(s.anchors);
 	free(s.log);
 	free(s.dir);

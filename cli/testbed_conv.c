@@ -405,7 +405,7 @@ static int build_zones(const struct tb_conv_cfg *cfg, const char *cdir, struct c
 		zappend(&zs[0], "%s\t86400\tIN\tNS\tns.%s\nns.%s\t86400\tIN\tA\t127.0.54.%u\n",
 			t->name, t->name, t->name, t->addr);
 		if (!e)
-			e = add_ds(cfg, cdir, &zs[0], tz->key);
+			e = add_ds(cfg, cdir, &zs[0], tz->ds_key ? tz->ds_key : tz->key);
 	}
 	/* Keys for the registered domains, their delegations in the TLDs. */
 	for (size_t i = 0; i < n && !e; i++) {

@@ -36,10 +36,11 @@ struct event_base;
 struct tb_latency;
 struct tb_conv;
 
-/* A zone of the testbed: its name ("com.") and unsigned master file, and
- * the base path of its key pair (K<name>+013+<tag>). */
+/* A zone of the testbed: its name ("com.") and unsigned master file, the
+ * base path of its key pair (K<name>+013+<tag>), and of the key whose DS
+ * the parent publishes (NULL: the same; another: a broken chain). */
 struct tb_conv_zone {
-	const char *name, *file, *key;
+	const char *name, *file, *key, *ds_key;
 };
 
 struct tb_conv_cfg {

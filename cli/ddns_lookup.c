@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cli/client.h"
+#include "cli/cmdopt.h"
 #include "cli/commands.h"
 #include "overlay/overlay.h"
 #include "dns/block.h"
@@ -61,17 +62,13 @@ int ddns_cmd_lookup(int argc, char **argv)
 	int c;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		char *end;
 		switch (c) {
 		case 'n':
 			node = optarg;
 			break;
 		case 'o':
-			if (!ovl_ops_by_name(optarg)) {
-				fprintf(stderr, "ddns lookup: unknown overlay '%s'\n", optarg);
+			if (cmd_opt_overlay("lookup", optarg, &overlay))
 				return 2;
-			}
-			overlay = ovl_ops_wire_id(ovl_ops_by_name(optarg));
 			break;
 		case 'l':
 			flags |= CLI_GET_LOCAL;
@@ -80,11 +77,8 @@ int ddns_cmd_lookup(int argc, char **argv)
 			chain = true;
 			break;
 		case 't':
-			timeout = strtod(optarg, &end);
-			if (*end || !(timeout > 0) || timeout > 86400) {
-				fprintf(stderr, "ddns lookup: bad --timeout '%s'\n", optarg);
+			if (cmd_opt_timeout("lookup", optarg, &timeout))
 				return 2;
-			}
 			break;
 		case 'h':
 			lookup_usage(stdout);
@@ -94,10 +88,8 @@ int ddns_cmd_lookup(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (!node) {
-		fprintf(stderr, "ddns lookup: --node ADDR:PORT is required\n");
+	if (cmd_need_node("lookup", node))
 		return 2;
-	}
 	if (argc - optind < 1 || argc - optind > 2) {
 		fprintf(stderr, "ddns lookup: want NAME [TYPE]\n");
 		return 2;
@@ -116,13 +108,9 @@ int ddns_cmd_lookup(int argc, char **argv)
 		fprintf(stderr, "ddns lookup: unknown type '%s'\n", argv[optind + 1]);
 		return 2;
 	}
-	char err[256];
-	struct ddns_client *cl = ddns_client_new(node, (unsigned)(timeout * 1000), err,
-						 sizeof(err));
-	if (!cl) {
-		fprintf(stderr, "ddns lookup: %s\n", err);
+	struct ddns_client *cl = cmd_connect("lookup", node, (unsigned)(timeout * 1000));
+	if (!cl)
 		return 2;
-	}
 	struct cli_get_result r;
 	struct dns_block b;
 	dns_block_init(&b);

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "cli/client.h"
+#include "cli/cmdopt.h"
 #include "cli/commands.h"
 #include "common/buf.h"
 #include "overlay/overlay.h"
@@ -521,7 +522,6 @@ int ddns_cmd_publish(int argc, char **argv)
 	int c, ret = 2;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		char *end;
 		switch (c) {
 		case 'n':
 			node = optarg;
@@ -554,21 +554,15 @@ int ddns_cmd_publish(int argc, char **argv)
 			exp_s = optarg;
 			break;
 		case 'o':
-			if (!ovl_ops_by_name(optarg)) {
-				fprintf(stderr, "ddns publish: unknown overlay '%s'\n", optarg);
+			if (cmd_opt_overlay("publish", optarg, &only))
 				return 2;
-			}
-			only = ovl_ops_wire_id(ovl_ops_by_name(optarg));
 			break;
 		case 'f':
 			force = true;
 			break;
 		case 't':
-			timeout = strtod(optarg, &end);
-			if (*end || !(timeout > 0) || timeout > 86400) {
-				fprintf(stderr, "ddns publish: bad --timeout '%s'\n", optarg);
+			if (cmd_opt_timeout("publish", optarg, &timeout))
 				return 2;
-			}
 			break;
 		case 'q':
 			quiet = true;
@@ -581,10 +575,8 @@ int ddns_cmd_publish(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (!node) {
-		fprintf(stderr, "ddns publish: --node ADDR:PORT is required\n");
+	if (cmd_need_node("publish", node))
 		return 2;
-	}
 	if (optind >= argc) {
 		fprintf(stderr, "ddns publish: no ZONEFILE given\n");
 		return 2;
@@ -654,12 +646,9 @@ int ddns_cmd_publish(int argc, char **argv)
 	}
 
 	/* Talk to the node first: a typo in --node should not cost a signing. */
-	char cerr[256];
-	p.cl = ddns_client_new(node, (unsigned)(timeout * 1000), cerr, sizeof(cerr));
-	if (!p.cl) {
-		fprintf(stderr, "ddns publish: %s\n", cerr);
+	p.cl = cmd_connect("publish", node, (unsigned)(timeout * 1000));
+	if (!p.cl)
 		goto out;
-	}
 	struct cli_status *st = calloc(1, sizeof(*st));
 	int rc = st ? ddns_client_status(p.cl, st) : -ENOMEM;
 	if (rc) {

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "cli/client.h"
+#include "cli/cmdopt.h"
 #include "cli/commands.h"
 #include "overlay/overlay.h"
 
@@ -137,11 +138,8 @@ int ddns_cmd_status(int argc, char **argv)
 			break;
 		}
 		case 't':
-			timeout = strtod(optarg, &end);
-			if (*end || !(timeout > 0) || timeout > 86400) {
-				fprintf(stderr, "ddns status: bad --timeout '%s'\n", optarg);
+			if (cmd_opt_timeout("status", optarg, &timeout))
 				return 2;
-			}
 			break;
 		case 'j':
 			json = true;
@@ -157,24 +155,19 @@ int ddns_cmd_status(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (!node) {
-		fprintf(stderr, "ddns status: --node ADDR:PORT is required\n");
+	if (cmd_need_node("status", node))
 		return 2;
-	}
 	if (optind != argc) {
 		fprintf(stderr, "ddns status: unexpected argument '%s'\n", argv[optind]);
 		return 2;
 	}
 	bool waiting = routing >= 0 || blocks >= 0;
-	char err[256];
 	/* While waiting, each request may take at most a second, so a node
 	 * that is still starting is asked again soon. */
 	unsigned per_req = waiting ? 1000 : (unsigned)(timeout * 1000);
-	struct ddns_client *cl = ddns_client_new(node, per_req, err, sizeof(err));
-	if (!cl) {
-		fprintf(stderr, "ddns status: %s\n", err);
+	struct ddns_client *cl = cmd_connect("status", node, per_req);
+	if (!cl)
 		return 2;
-	}
 	struct cli_status *st = calloc(1, sizeof(*st));
 	int ret = 1;
 	if (!st) {

@@ -1054,14 +1054,14 @@ int gw_handle_packet(struct gw *g, const uint8_t *pkt, size_t len, size_t max_ud
 	return 0;
 }
 
-struct gw *gw_new(struct event_base *base, const struct gw_params *p, int *err)
+/* The gateway without sockets (gw_new in gw_net.c adds them). */
+struct gw *gw_core_new(const struct gw_params *p, int *err)
 {
 	struct gw *g = NULL;
 	int rc = -EINVAL;
 	uint64_t seed;
 
-	if (!p || p->noverlays == 0 || p->noverlays > GW_MAX_OVERLAYS || p->udp_max < DNS_UDP_MIN ||
-	    (p->listen && !base))
+	if (!p || p->noverlays == 0 || p->noverlays > GW_MAX_OVERLAYS || p->udp_max < DNS_UDP_MIN)
 		goto out;
 	for (size_t i = 0; i < p->noverlays; i++)
 		if (!p->overlays[i].dht)
@@ -1096,17 +1096,10 @@ struct gw *gw_new(struct event_base *base, const struct gw_params *p, int *err)
 	if (getrandom(&seed, sizeof(seed), 0) != (ssize_t)sizeof(seed))
 		seed = (uint64_t)(uintptr_t)g ^ gw_now_us(g); /* not security relevant */
 	ddns_rng_seed(&g->rng, seed);
-	if (p->listen) {
-		g->listen = strdup(p->listen);
-		if (!g->listen)
-			goto out;
-		if ((rc = gw_net_start(g, base, p->listen)))
-			goto out;
-	}
 	rc = 0;
 out:
 	if (rc) {
-		gw_free(g);
+		gw_core_free(g);
 		g = NULL;
 	}
 	if (err)
@@ -1114,11 +1107,11 @@ out:
 	return g;
 }
 
-void gw_free(struct gw *g)
+/* Abandon pending queries and free the core (the sockets are gone). */
+void gw_core_free(struct gw *g)
 {
 	if (!g)
 		return;
-	gw_net_stop(g); /* no new queries */
 	/* Fetches stay until the DHT calls back, but forget the gateway. */
 	struct gw_fetch *f, *ftmp;
 	DL_FOREACH_SAFE(g->all_fetches, f, ftmp)
@@ -1144,9 +1137,4 @@ void gw_free(struct gw *g)
 	free(g->identity);
 	free(g->listen);
 	free(g);
-}
-
-uint16_t gw_port(const struct gw *g)
-{
-	return g ? gw_net_port(g) : 0;
 }

@@ -58,11 +58,14 @@ struct gw {
 
 uint64_t gw_now_us(struct gw *g);
 
-/* Sockets (dns/gw_net.c). */
-int gw_net_start(struct gw *g, struct event_base *base, const char *listen) DDNS_WUR;
-void gw_net_stop(struct gw *g);
-uint16_t gw_net_port(const struct gw *g);
-void gw_net_stats(const struct gw *g, struct gw_stats *out);
+/*
+ * The files call one way: gw_net.c (sockets, and the public gw_new/gw_free
+ * that wrap the core in them) -> gateway.c (queries, caches, answers) ->
+ * gw_stats.c (histograms, statistics, CH TXT, Prometheus). The sockets keep
+ * their counters in g->st themselves.
+ */
+struct gw *gw_core_new(const struct gw_params *p, int *err);
+void gw_core_free(struct gw *g);
 
 /*
  * Chaos-class answers (dns/gw_stats.c): fill txt with the TXT strings for

@@ -75,7 +75,6 @@ struct gw_net {
 	struct net_conn *conns;
 	struct net_req *udp_reqs;    /* outstanding UDP requests */
 	uint16_t port;
-	uint64_t conns_total, conns_refused, conns_open;
 	uint8_t buf[UDP_RECV_MAX];
 };
 
@@ -135,7 +134,7 @@ static void conn_close(struct net_conn *c)
 	bufferevent_free(c->bev);
 	event_free(c->idle);
 	DL_DELETE(n->conns, c);
-	n->conns_open--;
+	n->g->st.tcp_conns_open--;
 	free(c);
 }
 
@@ -272,8 +271,8 @@ static void tcp_accept_cb(struct evconnlistener *lis, evutil_socket_t fd, struct
 	(void)lis;
 	(void)sa;
 	(void)salen;
-	if (n->conns_open >= n->g->p.tcp_max_conns) {
-		n->conns_refused++;
+	if (n->g->st.tcp_conns_open >= n->g->p.tcp_max_conns) {
+		n->g->st.tcp_conns_refused++;
 		evutil_closesocket(fd);
 		return;
 	}
@@ -294,8 +293,8 @@ static void tcp_accept_cb(struct evconnlistener *lis, evutil_socket_t fd, struct
 	if (bufferevent_enable(c->bev, EV_READ) != 0)
 		goto fail;
 	DL_APPEND(n->conns, c);
-	n->conns_open++;
-	n->conns_total++;
+	n->g->st.tcp_conns_open++;
+	n->g->st.tcp_conns++;
 	conn_arm_idle(c);
 	return;
 fail:
@@ -411,7 +410,7 @@ static int parse_addr(const char *s, struct sockaddr_storage *ss, int *sl)
 	return 0;
 }
 
-int gw_net_start(struct gw *g, struct event_base *base, const char *listen)
+static int gw_net_start(struct gw *g, struct event_base *base, const char *listen)
 {
 	struct sockaddr_storage ss;
 	int sl = sizeof(ss);
@@ -435,7 +434,7 @@ int gw_net_start(struct gw *g, struct event_base *base, const char *listen)
 	return 0;
 }
 
-void gw_net_stop(struct gw *g)
+static void gw_net_stop(struct gw *g)
 {
 	struct gw_net *n = g->net;
 	struct net_req *r, *tmp;
@@ -458,16 +457,46 @@ void gw_net_stop(struct gw *g)
 	g->net = NULL;
 }
 
-uint16_t gw_net_port(const struct gw *g)
+static uint16_t gw_net_port(const struct gw *g)
 {
 	return g->net ? g->net->port : 0;
 }
 
-void gw_net_stats(const struct gw *g, struct gw_stats *out)
+/* ---- the public constructor: the core, then its sockets ---------------- */
+
+struct gw *gw_new(struct event_base *base, const struct gw_params *p, int *err)
 {
-	if (!g->net)
+	int rc = -EINVAL;
+	struct gw *g = NULL;
+	if (p && p->listen && !base)
+		goto out;
+	if (!(g = gw_core_new(p, &rc)))
+		goto out;
+	if (p->listen) {
+		rc = -ENOMEM;
+		if (!(g->listen = strdup(p->listen)) ||
+		    (rc = gw_net_start(g, base, p->listen)) != 0) {
+			gw_free(g);
+			g = NULL;
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	if (err)
+		*err = rc;
+	return g;
+}
+
+void gw_free(struct gw *g)
+{
+	if (!g)
 		return;
-	out->tcp_conns = g->net->conns_total;
-	out->tcp_conns_refused = g->net->conns_refused;
-	out->tcp_conns_open = g->net->conns_open;
+	gw_net_stop(g); /* no new queries */
+	gw_core_free(g);
+}
+
+uint16_t gw_port(const struct gw *g)
+{
+	return g ? gw_net_port(g) : 0;
 }

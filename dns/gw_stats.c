@@ -59,7 +59,6 @@ void gw_get_stats(struct gw *g, struct gw_stats *out)
 	out->neg_cache_entries = g->nneg;
 	out->servfail_cache_entries = g->nfail;
 	out->pending = g->npending;
-	gw_net_stats(g, out);
 	out->noverlays = g->novl;
 	for (size_t i = 0; i < g->novl; i++) {
 		struct gw_overlay_stats *s = &out->ovl[i];

@@ -1349,29 +1349,17 @@ static int dns_ask(const struct tr_addr *to, const char *name, const char *type,
 	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	int e = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 ? 0 : -errno;
 	uint8_t pkt[512], ans[4096];
-	struct ddns_wbuf w;
-	ddns_wbuf_init_fixed(&w, pkt, sizeof(pkt));
-	ddns_wbuf_u16(&w, 0x5a5a);
-	ddns_wbuf_u16(&w, 0x0100);
-	ddns_wbuf_u16(&w, 1);
-	ddns_wbuf_u16(&w, 0);
-	ddns_wbuf_u16(&w, 0);
-	ddns_wbuf_u16(&w, 1);
-	ddns_wbuf_put(&w, q.wire, q.wire_len);
-	ddns_wbuf_u16(&w, q.type);
-	ddns_wbuf_u16(&w, 1);
-	ddns_wbuf_u8(&w, 0);
-	ddns_wbuf_u16(&w, 41);
-	ddns_wbuf_u16(&w, 4096);
-	ddns_wbuf_u32(&w, 0x8000);
-	ddns_wbuf_u16(&w, 0);
+	size_t plen = 0;
+	if (!e)
+		e = tb_dns_query(pkt, sizeof(pkt), 0x5a5a, 0x0100, q.wire, q.wire_len, q.type, 1,
+				 4096, &plen);
 	if (e) {
 		close(fd);
 		return e;
 	}
 	e = -ETIMEDOUT;
 	for (int attempt = 0; attempt < tries && e && !stop_flag; attempt++) {
-		if (send(fd, pkt, w.len, 0) < 0)
+		if (send(fd, pkt, plen, 0) < 0)
 			continue;
 		ssize_t n;
 		while ((n = recv(fd, ans, sizeof(ans), 0)) >= 12) {

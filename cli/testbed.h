@@ -136,6 +136,12 @@ int tb_wait_child(pid_t pid);
  * to out (or the log), stderr to the log. 0 on exit status 0. */
 int tb_run_self(const char *self, const char *log, const char *out, const char *const *args);
 
+/* A DNS query into out (cap bytes): id, flags (0x0100: RD), one question
+ * <qname (wire), type, qclass>, and with edns_size > 0 an OPT record of that
+ * payload size with DO set. 0 with *len, or -ENOSPC. */
+int tb_dns_query(uint8_t *out, size_t cap, uint16_t id, uint16_t flags, const uint8_t *qname,
+		 size_t qlen, uint16_t type, uint16_t qclass, uint16_t edns_size, size_t *len);
+
 /* Name text ("www.example.org") to uncompressed wire form. 0 or -EINVAL. */
 int tb_name_wire(const char *name, uint8_t out[256], size_t *len);
 

@@ -482,22 +482,12 @@ static bool probe(const struct tr_addr *addr, const char *name, uint16_t type, u
 		  unsigned timeout_ms)
 {
 	uint8_t q[300], wire[256];
-	size_t wl;
-	if (tb_name_wire(name, wire, &wl) != 0)
+	size_t wl, ql;
+	if (tb_name_wire(name, wire, &wl) != 0 ||
+	    tb_dns_query(q, sizeof(q), 0x4242, 0, wire, wl, type, qclass, 0, &ql) != 0)
 		return false;
-	struct ddns_wbuf w;
-	ddns_wbuf_init_fixed(&w, q, sizeof(q));
-	ddns_wbuf_u16(&w, 0x4242);
-	ddns_wbuf_u16(&w, 0);
-	ddns_wbuf_u16(&w, 1);
-	ddns_wbuf_u16(&w, 0);
-	ddns_wbuf_u16(&w, 0);
-	ddns_wbuf_u16(&w, 0);
-	ddns_wbuf_put(&w, wire, wl);
-	ddns_wbuf_u16(&w, type);
-	ddns_wbuf_u16(&w, qclass);
 	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || w.err)
+	if (fd < 0)
 		return false;
 	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(addr->port)};
 	memcpy(&sa.sin_addr, addr->ip, 4);
@@ -506,7 +496,7 @@ static bool probe(const struct tr_addr *addr, const char *name, uint16_t type, u
 	bool ok = false;
 	uint64_t end = tb_now_us() + (uint64_t)timeout_ms * 1000;
 	while (!ok && tb_now_us() < end) {
-		if (sendto(fd, q, w.len, 0, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		if (sendto(fd, q, ql, 0, (struct sockaddr *)&sa, sizeof(sa)) < 0)
 			break;
 		uint8_t r[4096];
 		ssize_t n = recv(fd, r, sizeof(r), 0);

@@ -145,26 +145,28 @@ static int node_job_issue(struct tb *t, const struct tb_query *q, uint8_t ovl)
 
 /* --- DNS targets: the gateway and the conventional resolver --- */
 
-static int dns_query_build(const struct tb_query *q, uint16_t id, uint8_t *out, size_t cap,
-			   size_t *len)
+int tb_dns_query(uint8_t *out, size_t cap, uint16_t id, uint16_t flags, const uint8_t *qname,
+		 size_t qlen, uint16_t type, uint16_t qclass, uint16_t edns_size, size_t *len)
 {
 	struct ddns_wbuf w;
 	ddns_wbuf_init_fixed(&w, out, cap);
 	ddns_wbuf_u16(&w, id);
-	ddns_wbuf_u16(&w, 0x0100); /* RD */
-	ddns_wbuf_u16(&w, 1);      /* QDCOUNT */
+	ddns_wbuf_u16(&w, flags);
+	ddns_wbuf_u16(&w, 1);                  /* QDCOUNT */
 	ddns_wbuf_u16(&w, 0);
 	ddns_wbuf_u16(&w, 0);
-	ddns_wbuf_u16(&w, 1);      /* ARCOUNT: OPT */
-	ddns_wbuf_put(&w, q->wire, q->wire_len);
-	ddns_wbuf_u16(&w, q->type);
-	ddns_wbuf_u16(&w, 1); /* IN */
-	/* OPT (RFC 6891): root owner, 1232-octet payload, DO set. */
-	ddns_wbuf_u8(&w, 0);
-	ddns_wbuf_u16(&w, 41);
-	ddns_wbuf_u16(&w, 1232);
-	ddns_wbuf_u32(&w, 0x8000);
-	ddns_wbuf_u16(&w, 0);
+	ddns_wbuf_u16(&w, edns_size ? 1 : 0);  /* ARCOUNT: OPT */
+	ddns_wbuf_put(&w, qname, qlen);
+	ddns_wbuf_u16(&w, type);
+	ddns_wbuf_u16(&w, qclass);
+	if (edns_size) {
+		/* OPT (RFC 6891): root owner, the payload size, DO set. */
+		ddns_wbuf_u8(&w, 0);
+		ddns_wbuf_u16(&w, 41);
+		ddns_wbuf_u16(&w, edns_size);
+		ddns_wbuf_u32(&w, 0x8000);
+		ddns_wbuf_u16(&w, 0);
+	}
 	*len = w.len;
 	return w.err ? -ENOSPC : 0;
 }
@@ -260,7 +262,9 @@ static int dns_job_issue(struct tb *t, uint32_t qi, size_t job, uint8_t kind)
 	uint16_t id = (uint16_t)(s + l->concurrency * (job % (65536 / l->concurrency)));
 	uint8_t pkt[512];
 	size_t len;
-	if (dns_query_build(&l->q[qi], id, pkt, sizeof(pkt), &len) != 0)
+	const struct tb_query *q = &l->q[qi];
+	if (tb_dns_query(pkt, sizeof(pkt), id, 0x0100, q->wire, q->wire_len, q->type, 1, 1232,
+			 &len) != 0)
 		return -EINVAL;
 	d->slots[s] = (struct tb_dns_slot){
 		.busy = true, .kind = kind, .id = id, .qi = qi, .sent_us = tb_now_us()};

@@ -147,9 +147,9 @@ static void usage(FILE *f)
 		"                        workload through it too, cold and then warm\n"
 		"                        (needs nsd, unbound, bind9-utils and root)\n"
 		"  --break-ds ZONE       after publishing, the root publishes a DS for\n"
-		"                        another key of ZONE (a demo TLD zone): its names\n"
-		"                        must be SERVFAIL through the gateway and, with\n"
-		"                        --conventional, through the resolver too\n"
+		"                        another key of ZONE (a demo TLD zone); the report\n"
+		"                        gives the rcode the gateway and, with\n"
+		"                        --conventional, the resolver answer for it\n"
 		"  --replicas R          ddnsd --replicas (default: ddnsd's)\n"
 		"  --seed S              overlay mix, bootstraps and workload (default 1)\n"
 		"  --ddnsd PATH          the daemon (default: beside this program)\n",

@@ -25,7 +25,7 @@ static void usage(FILE *f)
 		"usage: ddnsd --listen ADDR:PORT [--overlay kad16|chord ...] [--join ADDR:PORT ...]\n"
 		"             [--dns ADDR:PORT] [--trust-anchor FILE] [--data-dir DIR]\n"
 		"             [--replicas N] [--vnodes N] [--gateway-mode default|compare]\n"
-		"             [--servfail-ttl SECONDS]\n"
+		"             [--servfail-ttl SECONDS] [--rate-limit QPS]\n"
 		"             [--metrics ADDR:PORT] [--config FILE] [--log-level LEVEL]\n"
 		"             [--log-file FILE] [--pid-file FILE]\n"
 		"             [--latency-matrix FILE [--latency-host I] [--latency-seed S]]\n"
@@ -58,6 +58,10 @@ static void usage(FILE *f)
 		"  --servfail-ttl S        gateway: answer a name whose lookup failed (bogus,\n"
 		"                          unreachable) SERVFAIL from a cache for S seconds,\n"
 		"                          0..3600 (default 30; 0: never cache)\n"
+		"  --rate-limit QPS        gateway: answer at most QPS UDP queries per second\n"
+		"                          per source address (IPv6: per /64) and drop the\n"
+		"                          rest, so a spoofed source cannot turn the gateway\n"
+		"                          on a victim; TCP is not limited (default 0: off)\n"
 		"  --metrics ADDR:PORT     serve Prometheus text at http://ADDR:PORT/metrics\n"
 		"  --config FILE           read options from FILE: 'name value' lines with\n"
 		"                          the long option names, '#' comments; the command\n"
@@ -94,6 +98,7 @@ static const struct option long_opts[] = {
 	{"vnodes", required_argument, NULL, 0},
 	{"gateway-mode", required_argument, NULL, 0},
 	{"servfail-ttl", required_argument, NULL, 0},
+	{"rate-limit", required_argument, NULL, 0},
 	{"metrics", required_argument, NULL, 0},
 	{"config", required_argument, NULL, 0},
 	{"log-level", required_argument, NULL, 0},

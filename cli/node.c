@@ -146,8 +146,8 @@ int node_config_set(struct node_config *c, const char *name, const char *value, 
 {
 	static const char *const with_value[] = {
 		"listen", "overlay", "join", "dns", "trust-anchor", "data-dir", "replicas",
-		"vnodes", "gateway-mode", "servfail-ttl", "metrics", "log-level", "log-file",
-		"pid-file"};
+		"vnodes", "gateway-mode", "servfail-ttl", "rate-limit", "metrics", "log-level",
+		"log-file", "pid-file"};
 	bool needs = false, known = strcmp(name, "test-forge") == 0;
 	for (size_t i = 0; i < sizeof(with_value) / sizeof(with_value[0]); i++)
 		if (strcmp(name, with_value[i]) == 0)
@@ -198,6 +198,11 @@ int node_config_set(struct node_config *c, const char *name, const char *value, 
 		if (parse_uint(value, 0, 3600, &c->servfail_ttl) != 0)
 			return bad(err, errlen,
 				   "--servfail-ttl: want seconds from 0 to 3600, got '%s'", value);
+	} else if (strcmp(name, "rate-limit") == 0) {
+		if (parse_uint(value, 0, 1000000, &c->rate_limit) != 0)
+			return bad(err, errlen,
+				   "--rate-limit: want queries per second from 0 to 1000000, got '%s'",
+				   value);
 	} else if (strcmp(name, "vnodes") == 0) {
 		if (parse_uint(value, 1, NODE_MAX_VNODES, &c->vnodes) != 0)
 			return bad(err, errlen, "--vnodes: want a number from 1 to %d, got '%s'",
@@ -1113,6 +1118,7 @@ struct node *node_new(struct event_base *base, const struct node_config *c, char
 		gp.listen = c->dns;
 		gp.mode = c->gw_mode;
 		gp.servfail_ttl = c->servfail_ttl;
+		gp.rate_limit = c->rate_limit;
 		for (size_t i = 0; i < n->nprim && i < GW_MAX_OVERLAYS; i++) {
 			struct inst *x = &n->inst[n->prim[i]];
 			gp.overlays[gp.noverlays].name = x->ops->name;

@@ -45,6 +45,7 @@ struct node_config {
 	unsigned vnodes;                /* per overlay (default 1) */
 	enum gw_mode gw_mode;
 	unsigned servfail_ttl;          /* gateway: seconds a SERVFAIL is held (default 30) */
+	unsigned rate_limit;            /* gateway: UDP queries/s per source (0: none) */
 	char *metrics;                  /* ADDR:PORT of the Prometheus endpoint */
 	enum ddns_log_level log_level;  /* default info */
 	char *log_file;

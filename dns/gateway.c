@@ -145,6 +145,7 @@ void gw_params_default(struct gw_params *p)
 	p->max_pending = 10000;
 	p->nsec_lookup = true;
 	p->servfail_ttl = 30;
+	p->rate_limit_entries = 10000;
 }
 
 int gw_rcode_of(int status, int *ede)

@@ -89,6 +89,13 @@ struct gw_params {
 	unsigned tcp_max_pending; /* unanswered queries per TCP connection (default 32) */
 	size_t max_pending;       /* unanswered queries overall before SERVFAIL (default 10000) */
 	bool nsec_lookup;         /* consult the name's NSEC block before NXDOMAIN (default true) */
+	unsigned rate_limit;      /* UDP queries per second answered per source (an IPv4
+				     address, an IPv6 /64), a token bucket of one second's
+				     worth; over it the query is dropped, so a spoofed
+				     source cannot make the gateway flood its victim
+				     (default 0: no limit; TCP is not limited) */
+	size_t rate_limit_entries; /* sources tracked at once, oldest forgotten first
+				      (default 10000) */
 	uint32_t servfail_ttl;    /* seconds a failed lookup (bogus, unreachable) is held and
 				     answered SERVFAIL with its EDE from the cache (RFC 9520;
 				     default 30; 0: never); bounded by neg_cache_entries */
@@ -178,6 +185,8 @@ struct gw_stats {
 	uint64_t cache_hits, cache_misses;         /* positive RRset cache, per lookup step */
 	uint64_t neg_hits;                         /* negative cache hits */
 	uint64_t servfail_hits;  /* lookup steps answered from the failure cache */
+	uint64_t rate_limited;   /* UDP queries dropped by the per-source limit */
+	uint64_t rate_limit_sources; /* sources tracked now */
 	uint64_t neg_with_soa;   /* negative answers that carried their zone's SOA */
 	uint64_t answered_from_cache;              /* IN queries that touched no DHT */
 	uint64_t coalesced;      /* lookup steps that joined an outstanding identical one */

@@ -34,7 +34,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
+#include <uthash.h>
 #include <utlist.h>
 
 #include "common/buf.h"
@@ -66,8 +68,18 @@ struct net_conn {
 	struct net_conn *next, *prev;
 };
 
+/* A source's token bucket (rate_limit): tokens, refilled at rate_limit per
+ * second up to rate_limit, one spent per answered query. */
+struct rl_entry {
+	UT_hash_handle hh;
+	uint8_t key[9]; /* family, then 4 (IPv4) or 8 (IPv6 /64) address octets */
+	double tokens;
+	uint64_t at_us;
+};
+
 struct gw_net {
 	struct gw *g;
+	struct rl_entry *rl; /* uthash, least recently seen first */
 	struct event_base *base;
 	evutil_socket_t udp_fd;
 	struct event *udp_ev;
@@ -79,6 +91,54 @@ struct gw_net {
 };
 
 /* ---- UDP ---------------------------------------------------------------- */
+
+static uint64_t mono_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* May this source have another answer now? (the per-source token bucket) */
+static bool rl_allow(struct gw_net *n, const struct sockaddr_storage *ss)
+{
+	const struct gw_params *p = &n->g->p;
+	if (p->rate_limit == 0)
+		return true;
+	uint8_t key[9] = {0};
+	key[0] = (uint8_t)ss->ss_family;
+	if (ss->ss_family == AF_INET)
+		memcpy(key + 1, &((const struct sockaddr_in *)ss)->sin_addr, 4);
+	else if (ss->ss_family == AF_INET6)
+		memcpy(key + 1, &((const struct sockaddr_in6 *)ss)->sin6_addr, 8);
+	uint64_t now = mono_us();
+	struct rl_entry *e;
+	HASH_FIND(hh, n->rl, key, sizeof(key), e);
+	if (e) {
+		HASH_DEL(n->rl, e);
+		e->tokens += (double)(now - e->at_us) * p->rate_limit / 1e6;
+		if (e->tokens > p->rate_limit)
+			e->tokens = p->rate_limit;
+	} else {
+		while (n->g->st.rate_limit_sources >= p->rate_limit_entries && n->rl) {
+			struct rl_entry *old = n->rl; /* head: least recently seen */
+			HASH_DEL(n->rl, old);
+			free(old);
+			n->g->st.rate_limit_sources--;
+		}
+		if (!(e = calloc(1, sizeof(*e))))
+			return true; /* no memory to remember it: let it through */
+		memcpy(e->key, key, sizeof(key));
+		e->tokens = p->rate_limit;
+		n->g->st.rate_limit_sources++;
+	}
+	e->at_us = now;
+	HASH_ADD(hh, n->rl, key, sizeof(e->key), e);
+	if (e->tokens < 1.0)
+		return false;
+	e->tokens -= 1.0;
+	return true;
+}
 
 static void udp_answer(void *arg, const uint8_t *pkt, size_t len)
 {
@@ -108,6 +168,11 @@ static void udp_read_cb(evutil_socket_t fd, short what, void *arg)
 			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
 				log_debug("gw: udp recvfrom: %s", strerror(errno));
 			return;
+		}
+		if (!rl_allow(n, &r->from)) {
+			n->g->st.rate_limited++;
+			free(r);
+			continue;
 		}
 		r->net = n;
 		DL_APPEND(n->udp_reqs, r);
@@ -453,6 +518,13 @@ static void gw_net_stop(struct gw *g)
 		DL_DELETE(n->udp_reqs, r);
 		r->net = NULL;
 	}
+	struct rl_entry *e, *etmp;
+	HASH_ITER(hh, n->rl, e, etmp)
+	{
+		HASH_DEL(n->rl, e);
+		free(e);
+	}
+	g->st.rate_limit_sources = 0;
 	free(n);
 	g->net = NULL;
 }

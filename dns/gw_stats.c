@@ -124,10 +124,13 @@ size_t gw_ch_strings(struct gw *g, const struct dns_name *qname,
 		 (unsigned long long)st.neg_hits, (unsigned long long)st.answered_from_cache,
 		 (unsigned long long)st.coalesced, (unsigned long long)st.cache_entries,
 		 (unsigned long long)st.neg_cache_entries);
-	snprintf(txt[n++], 256, "servfail_hits=%llu servfail_entries=%llu neg_with_soa=%llu",
+	snprintf(txt[n++], 256,
+		 "servfail_hits=%llu servfail_entries=%llu neg_with_soa=%llu rate_limited=%llu "
+		 "rate_limit_sources=%llu",
 		 (unsigned long long)st.servfail_hits,
 		 (unsigned long long)st.servfail_cache_entries,
-		 (unsigned long long)st.neg_with_soa);
+		 (unsigned long long)st.neg_with_soa, (unsigned long long)st.rate_limited,
+		 (unsigned long long)st.rate_limit_sources);
 	snprintf(txt[n++], 256, "cname_followed=%llu cname_loops=%llu tcp_conns=%llu "
 				"tcp_open=%llu tcp_refused=%llu overload=%llu",
 		 (unsigned long long)st.cname_followed, (unsigned long long)st.cname_loops,
@@ -218,6 +221,9 @@ int gw_metrics_text(struct gw *g, struct ddns_wbuf *w)
 		"Lookup steps answered SERVFAIL from the failure cache.", st.servfail_hits);
 	counter(w, "negative_with_soa_total", "Negative answers that carried the zone's SOA.",
 		st.neg_with_soa);
+	counter(w, "rate_limited_total", "UDP queries dropped by the per-source rate limit.",
+		st.rate_limited);
+	gauge(w, "rate_limit_sources", "Sources the rate limit tracks.", st.rate_limit_sources);
 	counter(w, "answered_from_cache_total", "IN queries answered without the DHT.",
 		st.answered_from_cache);
 	counter(w, "coalesced_total", "Lookup steps that joined an identical outstanding one.",

@@ -45,6 +45,8 @@ static bool pump(int fd, unsigned timeout_ms)
 	return false;
 }
 
+static unsigned rate_limit; /* gw_params.rate_limit of the next setup */
+
 static void setup(unsigned max_conns, unsigned idle_ms)
 {
 	struct gw_params p;
@@ -59,6 +61,8 @@ static void setup(unsigned max_conns, unsigned idle_ms)
 	p.noverlays = 1;
 	p.tcp_max_conns = max_conns;
 	p.tcp_idle_ms = idle_ms;
+	p.rate_limit = rate_limit;
+	p.rate_limit_entries = 2;
 	p.identity = "net-test";
 	G = gw_new(B, &p, &err);
 	ck_assert_msg(G != NULL, "gw_new: %s", ddns_strerror(err));
@@ -265,6 +269,63 @@ START_TEST(tcp_limits)
 }
 END_TEST
 
+/* The per-source limit: a burst of 200 UDP queries from one source gets
+ * about one second's worth answered (the bucket holds rate_limit tokens,
+ * refilled at rate_limit per second), the rest is dropped and counted;
+ * another source has its own bucket; TCP is not limited. */
+START_TEST(udp_rate_limit_per_source)
+{
+	rate_limit = 20;
+	setup(8, 5000);
+	uint8_t q[512], buf[4096];
+	int u = udp_client(), v = udp_client();
+	struct sockaddr_in a = gw_addr();
+	/* v sends from another loopback address: a source of its own */
+	close(v);
+	v = socket(AF_INET, SOCK_DGRAM, 0);
+	struct sockaddr_in b = {.sin_family = AF_INET};
+	b.sin_addr.s_addr = htonl(0x7f000002);
+	ck_assert_int_eq(bind(v, (struct sockaddr *)&b, sizeof(b)), 0);
+	ck_assert_int_eq(connect(v, (struct sockaddr *)&a, sizeof(a)), 0);
+	uint64_t t0 = wall_ms();
+	for (int i = 0; i < 200; i++) {
+		size_t qlen = w_query(q, sizeof(q), (uint16_t)i, "id.server.", DNS_T_TXT, DNS_C_CH,
+				      -1, false, 0);
+		ck_assert_int_eq(send(u, q, qlen, 0), (ssize_t)qlen);
+	}
+	unsigned answered = 0;
+	while (pump(u, 300))
+		if (recv(u, buf, sizeof(buf), MSG_DONTWAIT) > 0)
+			answered++;
+	uint64_t ms = wall_ms() - t0;
+	struct gw_stats st;
+	gw_get_stats(G, &st);
+	ck_assert_uint_ge(answered, 20);
+	ck_assert_uint_le(answered, 20 + (unsigned)(ms * 20 / 1000) + 1);
+	ck_assert_uint_eq(st.rate_limited, 200 - answered);
+	ck_assert_uint_eq(st.rate_limit_sources, 1);
+	/* The other source is not held back by the first one's bucket. */
+	size_t qlen = w_query(q, sizeof(q), 999, "id.server.", DNS_T_TXT, DNS_C_CH, -1, false, 0);
+	ck_assert_int_eq(send(v, q, qlen, 0), (ssize_t)qlen);
+	ck_assert(pump(v, 5000));
+	ck_assert_int_gt(recv(v, buf, sizeof(buf), 0), 0);
+	gw_get_stats(G, &st);
+	ck_assert_uint_eq(st.rate_limit_sources, 2);
+	/* TCP is answered whatever the UDP bucket holds. */
+	int t = tcp_client();
+	tcp_send(t, q, qlen);
+	struct dns_msg m;
+	tcp_recv_msg(t, &m);
+	ck_assert_uint_eq(m.id, 999);
+	dns_msg_clear(&m);
+	close(t);
+	close(u);
+	close(v);
+	teardown();
+	rate_limit = 0;
+}
+END_TEST
+
 static Suite *gateway_net_suite(void)
 {
 	Suite *s = suite_create("gateway_net");
@@ -272,6 +333,7 @@ static Suite *gateway_net_suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, udp_then_tcp);
 	tcase_add_test(tc, tcp_limits);
+	tcase_add_test(tc, udp_rate_limit_per_source);
 	suite_add_tcase(s, tc);
 	return s;
 }

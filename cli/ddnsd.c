@@ -42,6 +42,8 @@ static void usage(FILE *f)
 		"  --join ADDR:PORT        bootstrap through this node (omit for the first\n"
 		"                          node of a new network); repeat, up to 8 peers:\n"
 		"                          the node joins through the first that answers\n"
+		"                          and already knows another node (else the first\n"
+		"                          that answers)\n"
 		"  --dns ADDR:PORT         run the DNS gateway there, UDP and TCP\n"
 		"                          (default: no gateway)\n"
 		"  --trust-anchor FILE     DS or DNSKEY records in master-file syntax (the\n"

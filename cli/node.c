@@ -337,6 +337,7 @@ struct node {
 		uint64_t handle;
 		bool pending;
 	} probe[NODE_MAX_JOIN];
+	int probe_alone; /* first peer that answered but knows no one yet, -1: none */
 	bool joined;
 };
 
@@ -978,14 +979,36 @@ static void probe_reply(void *arg, int status, const struct rpc_msg *reply)
 	if (n->joined || n->closing)
 		return;
 	if (status == 0) {
-		cancel_probes(n);
-		(void)join_all(n, &n->boot[p->idx]);
-		return;
+		/* A peer that is part of a ring (it knows another node in every
+		 * overlay) is the one to join through: a peer still joining
+		 * itself would hand out an empty table, and the ring's other
+		 * members would learn of us only at their next refresh. A peer
+		 * alone is kept in reserve until the others have answered. */
+		struct cli_status st;
+		bool in_ring = reply->type == CLI_STATUS_R &&
+			       cli_msg_status_r_decode(reply->payload, reply->len, &st) == 0 &&
+			       st.ninst > 0;
+		for (size_t i = 0; in_ring && i < st.ninst; i++)
+			in_ring = st.inst[i].routing_size > 0;
+		if (in_ring) {
+			cancel_probes(n);
+			(void)join_all(n, &n->boot[p->idx]);
+			return;
+		}
+		if (n->probe_alone < 0)
+			n->probe_alone = (int)p->idx;
+	} else {
+		log_warn("--join %s: no answer", tr_addr_str(&n->boot[p->idx], a));
 	}
-	log_warn("--join %s: no answer", tr_addr_str(&n->boot[p->idx], a));
 	for (size_t i = 0; i < n->nboot; i++)
 		if (n->probe[i].pending)
 			return;
+	if (n->probe_alone >= 0) {
+		/* Nobody in a ring answered: join the first that answered (the
+		 * first node of a new network is alone). */
+		(void)join_all(n, &n->boot[n->probe_alone]);
+		return;
+	}
 	log_warn("no --join peer answered: trying %s until it does",
 		 tr_addr_str(&n->boot[0], a));
 	(void)join_all(n, &n->boot[0]);
@@ -994,6 +1017,7 @@ static void probe_reply(void *arg, int status, const struct rpc_msg *reply)
 static int probe_boots(struct node *n, char *err, size_t errlen)
 {
 	uint8_t ver = CLI_WIRE_VERSION;
+	n->probe_alone = -1;
 	for (size_t i = 0; i < n->nboot; i++) {
 		struct rpc_call call = {.to = n->boot[i],
 					.overlay = RPC_OVL_NONE,

@@ -114,7 +114,7 @@ summary() { # label [NSD's qps]
 		/Queries per second:/ { qps = $4 }
 		/Average Latency \(s\):/ { avg = $4; max = $8; sub(/\)/, "", max) }
 		END { printf "| %s | %s | %s | %s | %s | %.0f | %s | %.3f | %.1f | %s |\n",
-			l, sent, done, lost, rt, qps, ref > 0 ? sprintf("%.3f", qps / ref) : "-",
+			l, sent, done, lost, rt, qps, (ref > 0 ? sprintf("%.3f", qps / ref) : "-"),
 			avg * 1000, max * 1000, rc }' \
 		"$out/dnsperf_$1.txt"
 }

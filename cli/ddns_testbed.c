@@ -1842,7 +1842,7 @@ static int plot(const char *dir, struct tb *t, const char *log)
 		fclose(f);
 		snprintf(png, sizeof(png), "%s/%s.png", dir, fig[fi]);
 		fprintf(g,
-			"set terminal png size 800,500\nset output '%s'\n"
+			"set terminal png size 800,500 noenhanced\nset output '%s'\n"
 			"set title 'ddns testbed: %s per lookup'\nset xlabel '%s'\n"
 			"set ylabel 'fraction of lookups'\nset style data histogram\n"
 			"set style histogram clustered gap 1\nset style fill solid 0.8 border -1\n"

@@ -72,6 +72,7 @@ bool cli_msg_status_r(struct ddns_wbuf *w, const struct cli_status *st)
 		ddns_wbuf_u64(w, x->puts_ok);
 		ddns_wbuf_u64(w, x->forged_served);
 	}
+	ddns_wbuf_u8(w, (uint8_t)st->flags); /* appended last (a reply without it: JOINED) */
 	return !w->err;
 }
 
@@ -105,6 +106,8 @@ int cli_msg_status_r_decode(const uint8_t *p, size_t len, struct cli_status *out
 		x->puts_ok = ddns_rbuf_u64(&r);
 		x->forged_served = ddns_rbuf_u64(&r);
 	}
+	/* The flags byte came later: a node that sends none has joined. */
+	out->flags = ddns_rbuf_left(&r) && !r.err ? ddns_rbuf_u8(&r) : CLI_ST_JOINED;
 	return finish(&r);
 }
 

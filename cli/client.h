@@ -62,7 +62,12 @@ struct cli_inst {
 	uint64_t forged_served;   /* values altered by --test-forge */
 };
 
+/* cli_status.flags */
+#define CLI_ST_JOINED 1  /* the node has joined its rings (or founded them) */
+#define CLI_ST_FOUNDER 2 /* it founded them: started without --join */
+
 struct cli_status {
+	uint32_t flags;           /* CLI_ST_*; from a node that sends none: JOINED */
 	uint32_t uptime_s;
 	uint16_t dns_port;        /* gateway port, 0 when the gateway is off */
 	uint8_t replicas;

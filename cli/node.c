@@ -337,7 +337,8 @@ struct node {
 		uint64_t handle;
 		bool pending;
 	} probe[NODE_MAX_JOIN];
-	int probe_alone; /* first peer that answered but knows no one yet, -1: none */
+	int probe_best;   /* the best peer that answered so far, -1: none */
+	int probe_rank;   /* its rank (probe_rank_of) */
 	bool joined;
 };
 
@@ -443,6 +444,7 @@ void node_status(struct node *n, struct cli_status *out)
 	out->uptime_s = now > n->started ? (uint32_t)(now - n->started) : 0;
 	out->dns_port = n->gw ? gw_port(n->gw) : 0;
 	out->replicas = (uint8_t)n->replicas;
+	out->flags = (n->joined ? CLI_ST_JOINED : 0) | (n->nboot == 0 ? CLI_ST_FOUNDER : 0);
 	for (size_t i = 0; i < n->ninst && out->ninst < CLI_MAX_INST; i++) {
 		struct inst *x = &n->inst[i];
 		struct cli_inst *c = &out->inst[out->ninst++];
@@ -970,6 +972,29 @@ static void cancel_probes(struct node *n)
 /* A status probe's outcome: the first peer that answers is the bootstrap;
  * when every probe went unanswered, join through the first peer listed
  * (the overlays keep retrying it until it comes up). */
+/*
+ * How good a bootstrap peer is, by its status (lower is better). A peer in
+ * a ring (it knows another node in every overlay) is joined at once; a
+ * peer still joining itself would hand out an empty table, and the ring's
+ * members would learn of us only at their next refresh; two peers that
+ * wait for each other would make a ring of their own. So among the rest: a
+ * founder still alone (the first node of the ring), then a peer that has
+ * started to join, then one that is still choosing its own peer.
+ */
+enum { PROBE_IN_RING, PROBE_FOUNDER, PROBE_JOINING, PROBE_WAITING };
+
+static int probe_rank_of(const struct cli_status *st)
+{
+	bool in_ring = st->ninst > 0;
+	for (size_t i = 0; in_ring && i < st->ninst; i++)
+		in_ring = st->inst[i].routing_size > 0;
+	if (in_ring)
+		return PROBE_IN_RING;
+	if (st->flags & CLI_ST_FOUNDER)
+		return PROBE_FOUNDER;
+	return st->flags & CLI_ST_JOINED ? PROBE_JOINING : PROBE_WAITING;
+}
+
 static void probe_reply(void *arg, int status, const struct rpc_msg *reply)
 {
 	struct node_probe *p = arg;
@@ -979,34 +1004,30 @@ static void probe_reply(void *arg, int status, const struct rpc_msg *reply)
 	if (n->joined || n->closing)
 		return;
 	if (status == 0) {
-		/* A peer that is part of a ring (it knows another node in every
-		 * overlay) is the one to join through: a peer still joining
-		 * itself would hand out an empty table, and the ring's other
-		 * members would learn of us only at their next refresh. A peer
-		 * alone is kept in reserve until the others have answered. */
 		struct cli_status st;
-		bool in_ring = reply->type == CLI_STATUS_R &&
-			       cli_msg_status_r_decode(reply->payload, reply->len, &st) == 0 &&
-			       st.ninst > 0;
-		for (size_t i = 0; in_ring && i < st.ninst; i++)
-			in_ring = st.inst[i].routing_size > 0;
-		if (in_ring) {
+		int rank = reply->type == CLI_STATUS_R &&
+				   cli_msg_status_r_decode(reply->payload, reply->len, &st) == 0
+			       ? probe_rank_of(&st)
+			       : PROBE_WAITING;
+		if (rank == PROBE_IN_RING) {
 			cancel_probes(n);
 			(void)join_all(n, &n->boot[p->idx]);
 			return;
 		}
-		if (n->probe_alone < 0)
-			n->probe_alone = (int)p->idx;
+		if (n->probe_best < 0 || rank < n->probe_rank) {
+			n->probe_best = (int)p->idx;
+			n->probe_rank = rank;
+		}
 	} else {
 		log_warn("--join %s: no answer", tr_addr_str(&n->boot[p->idx], a));
 	}
 	for (size_t i = 0; i < n->nboot; i++)
 		if (n->probe[i].pending)
 			return;
-	if (n->probe_alone >= 0) {
-		/* Nobody in a ring answered: join the first that answered (the
-		 * first node of a new network is alone). */
-		(void)join_all(n, &n->boot[n->probe_alone]);
+	if (n->probe_best >= 0) {
+		/* Nobody in a ring answered: the best of the rest (a founder
+		 * still alone before a peer that is joining itself). */
+		(void)join_all(n, &n->boot[n->probe_best]);
 		return;
 	}
 	log_warn("no --join peer answered: trying %s until it does",
@@ -1017,7 +1038,7 @@ static void probe_reply(void *arg, int status, const struct rpc_msg *reply)
 static int probe_boots(struct node *n, char *err, size_t errlen)
 {
 	uint8_t ver = CLI_WIRE_VERSION;
-	n->probe_alone = -1;
+	n->probe_best = -1;
 	for (size_t i = 0; i < n->nboot; i++) {
 		struct rpc_call call = {.to = n->boot[i],
 					.overlay = RPC_OVL_NONE,

@@ -48,7 +48,22 @@ START_TEST(status_roundtrip)
 	ck_assert_uint_eq(out.dns_port, 5353);
 	ck_assert_mem_eq(&out.inst[0], &in.inst[0], sizeof(in.inst[0]));
 	ck_assert_mem_eq(&out.inst[1], &in.inst[1], sizeof(in.inst[1]));
-	CHECK_PREFIXES(w, cli_msg_status_r_decode(P, L, &out));
+	ck_assert_uint_eq(out.flags, 0);
+	/* The flags byte round-trips; a reply without it (an older node)
+	 * decodes with JOINED; any shorter prefix is malformed. */
+	in.flags = CLI_ST_JOINED | CLI_ST_FOUNDER;
+	ddns_wbuf_free(&w);
+	ddns_wbuf_init(&w, 0);
+	ck_assert(cli_msg_status_r(&w, &in));
+	ck_assert_int_eq(cli_msg_status_r_decode(w.p, w.len, &out), 0);
+	ck_assert_uint_eq(out.flags, CLI_ST_JOINED | CLI_ST_FOUNDER);
+	ck_assert_int_eq(cli_msg_status_r_decode(w.p, w.len - 1, &out), 0);
+	ck_assert_uint_eq(out.flags, CLI_ST_JOINED);
+	ck_assert_uint_eq(out.ninst, 2);
+	for (size_t cut = 0; cut + 1 < w.len; cut++)
+		ck_assert_int_eq(cli_msg_status_r_decode(w.p, cut, &out), DDNS_EMALFORMED);
+	ck_assert(ddns_wbuf_u8(&w, 0)); /* a byte after the flags */
+	ck_assert_int_eq(cli_msg_status_r_decode(w.p, w.len, &out), DDNS_EMALFORMED);
 	w.p[0] = 2; /* unknown version */
 	ck_assert_int_eq(cli_msg_status_r_decode(w.p, w.len, &out), DDNS_EMALFORMED);
 	ddns_wbuf_free(&w);

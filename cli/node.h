@@ -82,9 +82,9 @@ int node_config_check(const struct node_config *c, char *err, size_t errlen) DDN
  * DHTs, join, start the gateway and the metrics endpoint. NULL on error with
  * a one-line message in err. With several --join peers, the node asks each
  * for its status at once and joins every ring through the first that
- * answers and knows another node in every overlay, else through the first
- * that answered at all (a new network's first node is alone), and through
- * the first listed when none does (the overlays keep retrying it).
+ * answers and knows another node in every overlay, else through a founder
+ * still alone, else through one that answered, and through the first
+ * listed when none does (the overlays keep retrying it).
  */
 struct node *node_new(struct event_base *base, const struct node_config *c, char *err,
 		      size_t errlen);

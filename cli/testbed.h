@@ -1,7 +1,10 @@
 /*
- * testbed.h - internals shared by the files of `ddns testbed`
- * (cli/ddns_testbed.c: set-up, processes and reporting; cli/testbed_load.c:
- * the query engine that drives the gateway and the nodes).
+ * testbed.h - internals shared by the files of `ddns testbed`:
+ * cli/ddns_testbed.c (options, the steps in order, checks),
+ * cli/testbed_zones.c (zones, keys, publishing), cli/testbed_nodes.c
+ * (processes and nodes), cli/testbed_load.c (the query engine that drives
+ * the gateway and the nodes), cli/testbed_report.c (table, CSV, JSON,
+ * plots), cli/testbed_conv.c (the conventional stack).
  *
  * One event base, one UDP endpoint on 127.0.0.1 with an RPC layer speaking
  * the node client protocol (cli/client.h), and one plain UDP socket for DNS
@@ -14,9 +17,12 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #include "cli/client.h"
+#include "cli/workload.h"
+#include "common/err.h"
 #include "common/rng.h"
 #include "common/stats.h"
 #include "overlay/rpc.h"
@@ -40,7 +46,6 @@ struct event_base;
 struct event;
 struct tb_dns_slot;
 struct node_job;
-struct setup;
 
 struct tb_node {
 	uint32_t idx;
@@ -110,6 +115,108 @@ struct tb {
 	struct tb_load load;
 	struct setup *netns_s; /* --netns: the set-up that made the namespaces */
 };
+
+/* ---- the command's state, shared by its files ---- */
+
+/* Set by the signal handler: the run stops (cli/ddns_testbed.c). */
+extern volatile sig_atomic_t tb_stop_flag;
+
+struct opts {
+	unsigned nodes;
+	unsigned ovl_mask;
+	unsigned mix_pct[3]; /* chord only, kad16 only, both */
+	bool mix;
+	char *dns;
+	char **zones;
+	size_t nzones;
+	char *names;
+	unsigned records;
+	char *workdir;
+	bool keep;
+	char *workload;
+	unsigned long queries;
+	unsigned concurrency;
+	unsigned via; /* bit 0 nodes, bit 1 gateway */
+	char *csv, *plot;
+	bool json, once;
+	double duration;
+	char *latency_matrix;
+	uint64_t latency_seed;
+	bool netns;
+	bool conventional;
+	char *break_ds;
+	unsigned replicas;
+	uint64_t seed;
+	char *ddnsd;
+};
+
+struct zone {
+	char *name;  /* "org." or "." */
+	char *file;
+	char *key;   /* base path of the key pair */
+	char *ds;    /* its signed DS RRset: the chain its blocks carry */
+};
+
+struct setup {
+	const struct opts *o;
+	char *dir;
+	bool made_dir;
+	char *self, *ddnsd;
+	char *log; /* helper log */
+	char *root_key;
+	char *anchors;
+	struct zone *zones;
+	size_t nzones;
+	struct wl_names names; /* demo names (queried by zipf) */
+	char check_name[300];
+	char check_type[16];
+	uint16_t port;
+	struct tr_addr gw;
+	char gw_s[64];
+	bool netns;        /* nodes in namespaces on a bridge (--netns) */
+	char nsbase[24];   /* "ddtb<pid>": bridge name and namespace prefix */
+	size_t ns_made;    /* namespaces created so far */
+	bool bridge_made;
+	struct tb_conv *conv; /* --conventional */
+	struct zone *broken;  /* --break-ds: the zone, and the key its new DS names */
+	char *decoy_key;
+	int broken_rcode[2];  /* its SOA: gateway, resolver (-1: no answer) */
+	unsigned broken_rcode_u[2];
+	uint64_t conv_upstream[2]; /* upstream queries of the cold and the warm pass */
+};
+
+struct rtt_row {
+	uint32_t node;
+	double expected_ms, measured_ms;
+};
+
+/* Zones and keys (cli/testbed_zones.c): the demo zones or --zone files, the
+ * root key, a key and a DS set per zone; then publishing the root, the DS
+ * sets and the zones through the nodes; --break-ds. 0 or an error (said). */
+int tb_keys_and_zones(struct setup *s) DDNS_WUR;
+int tb_publish(struct setup *s, const struct tb *t) DDNS_WUR;
+int tb_break_ds(struct tb *t, struct setup *s) DDNS_WUR;
+
+/* Processes (cli/testbed_nodes.c). */
+int tb_pick_port(size_t n, uint16_t *port) DDNS_WUR;
+int tb_pick_gw_port(uint16_t *port) DDNS_WUR;
+void tb_plan_nodes(struct tb *t, const struct opts *o);
+struct tr_addr tb_node_addr(const struct setup *s, size_t k, uint16_t port);
+int tb_netns_up(struct setup *s, size_t n) DDNS_WUR;
+void tb_netns_down(struct setup *s);
+int tb_start_all(struct tb *t, struct setup *s) DDNS_WUR;
+int tb_wait_stable(struct tb *t, struct setup *s, unsigned replicas, double limit_s) DDNS_WUR;
+bool tb_node_died(struct tb *t, struct setup *s);
+void tb_stop_nodes(struct tb *t);
+int tb_rtt_check(struct tb *t, const struct opts *o, struct rtt_row *rows, size_t *nrows) DDNS_WUR;
+
+/* The report (cli/testbed_report.c). */
+const char *tb_kind_name(int k);
+void tb_print_table(FILE *f, struct tb *t);
+int tb_write_csv(const char *path, struct tb *t);
+void tb_print_json(FILE *f, struct tb *t, struct setup *s, bool have_load, bool check_ok,
+		   const struct rtt_row *rtt, size_t nrtt);
+int tb_plot(const char *dir, struct tb *t, const char *log);
 
 /* Monotonic microseconds. */
 uint64_t tb_now_us(void);

@@ -122,6 +122,7 @@ struct gw_query {
 	unsigned soa_steps;             /* ST_SOA: names tried so far */
 	unsigned neg_rcode;             /* ST_SOA: NOERROR (NODATA) or NXDOMAIN */
 	bool positive;                  /* the last step found its RRset */
+	struct gw_rrset *known;         /* an RRset of another type at cur (NODATA) */
 	bool touched_dht;
 	unsigned rpcs[GW_MAX_OVERLAYS], hops[GW_MAX_OVERLAYS];
 };
@@ -366,6 +367,7 @@ static void q_free(struct gw_query *q)
 		rs_unref(q->chain[i]);
 	rs_unref(q->nsec);
 	rs_unref(q->soa);
+	rs_unref(q->known);
 	free(q);
 }
 
@@ -685,13 +687,24 @@ static bool q_negative(struct gw_query *q)
 	uint8_t k[DHT_KEY_LEN];
 	name_key(&q->cur, k);
 	struct gw_centry *e = cache_find(g, &g->exist, &g->nexist, k);
-	if (e)
+	/* With DO the NODATA needs its proof, the name's NSEC (RFC 4035
+	 * §3.1.3.1), even when the cache already says the name exists. */
+	if (e && !(q->do_bit && g->p.nsec_lookup && q->stage != ST_NSEC))
 		return q_deny(q, DNS_R_NOERROR, e->rs);
 	if (g->p.nsec_lookup && q->stage != ST_NSEC) {
+		q->known = e && e->rs ? rs_ref(e->rs) : NULL;
 		q->stage = ST_NSEC;
 		return false;
 	}
 	return q_deny(q, DNS_R_NXDOMAIN, NULL);
+}
+
+/* After the NSEC step found no proof: NODATA when an RRset of another type
+ * is known at the name, else NXDOMAIN. */
+static bool q_known_deny(struct gw_query *q)
+{
+	return q->known ? q_deny(q, DNS_R_NOERROR, q->known)
+			: q_deny(q, DNS_R_NXDOMAIN, NULL);
 }
 
 /* The SOA step's result. */
@@ -720,7 +733,7 @@ static bool q_result(struct gw_query *q, int status, struct gw_rrset *rs)
 		return q_soa_result(q, status, rs);
 	if (status != 0 && status != DDNS_ENOTFOUND) {
 		if (q->stage == ST_NSEC) /* the denial itself stands */
-			return q_deny(q, DNS_R_NXDOMAIN, NULL);
+			return q_known_deny(q);
 		q_fail(q, status);
 		return true;
 	}
@@ -767,7 +780,8 @@ static bool q_result(struct gw_query *q, int status, struct gw_rrset *rs)
 			q->nsec = rs_ref(rs);
 			return q_deny(q, DNS_R_NOERROR, NULL);
 		}
-		return q_deny(q, DNS_R_NXDOMAIN, NULL);
+		/* no NSEC block: the name exists when something else is known */
+		return q_known_deny(q);
 	case ST_SOA:
 		break; /* handled above */
 	}

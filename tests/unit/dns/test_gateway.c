@@ -174,6 +174,15 @@ START_TEST(cname_and_negative)
 	ck_assert_uint_eq(dht_gets(w, 0) - before, 2); /* MX and CNAME, no NSEC; SOA cached */
 	ck_assert_uint_eq(w_count(&m, DNS_S_AUTHORITY, DNS_T_SOA), 1);
 	dns_msg_clear(&m);
+	/* The same NODATA with DO: the proof is fetched although the cache
+	 * knows the name exists (a validating resolver needs the NSEC). */
+	w_ask(w, g, "www.example.", DNS_T_TXT, 1232, true, 0, 1232, &m);
+	ck_assert_uint_eq(dns_msg_rcode(&m), DNS_R_NOERROR);
+	ck_assert_uint_eq(m.sec[DNS_S_ANSWER].n, 0);
+	ck_assert_uint_eq(w_count(&m, DNS_S_AUTHORITY, DNS_T_NSEC), 1);
+	ck_assert_uint_eq(w_count(&m, DNS_S_AUTHORITY, DNS_T_SOA), 1);
+	ck_assert(m.flags & DNS_F_AD);
+	dns_msg_clear(&m);
 	/* NODATA at the apex: the SOA is looked up at the name itself. */
 	w_ask(w, g, "example.", DNS_T_MX, -1, false, 0, 512, &m);
 	ck_assert_uint_eq(dns_msg_rcode(&m), DNS_R_NOERROR);
@@ -182,7 +191,7 @@ START_TEST(cname_and_negative)
 	dns_msg_clear(&m);
 	struct gw_stats st;
 	gw_get_stats(g, &st);
-	ck_assert_uint_eq(st.neg_with_soa, 6);
+	ck_assert_uint_eq(st.neg_with_soa, 7);
 	gw_free(g);
 	world_free(w);
 }

@@ -894,6 +894,10 @@ static int fetch_join(struct gw_query *q, const struct dns_name *name,
 	HASH_FIND(hh, g->fetching, key, DHT_KEY_LEN, f);
 	if (f) {
 		g->st.coalesced++;
+	} else if (!q->touched_dht && g->npending > g->p.max_pending) {
+		/* overloaded: no new query starts a lookup; cached answers, and
+		 * the later steps of queries already under way, go on */
+		return -EBUSY;
 	} else {
 		f = calloc(1, sizeof(*f));
 		if (!f)
@@ -964,8 +968,12 @@ static void q_run(struct gw_query *q)
 		}
 		g->st.cache_misses++;
 		int rc = fetch_join(q, at, key, t);
-		if (rc)
+		if (rc == -EBUSY) {
+			g->st.overload++;
+			q_answer(q, DNS_R_SERVFAIL, 0, "overloaded", NULL, 0);
+		} else if (rc) {
 			q_fail(q, rc);
+		}
 		return;
 	}
 }
@@ -1055,10 +1063,6 @@ int gw_handle_packet(struct gw *g, const uint8_t *pkt, size_t len, size_t max_ud
 	} else if (meta_type(q->q.qtype)) {
 		g->st.queries_in++;
 		q_answer(q, DNS_R_NOTIMP, -1, NULL, NULL, 0);
-	} else if (g->npending > g->p.max_pending) {
-		g->st.queries_in++;
-		g->st.overload++;
-		q_answer(q, DNS_R_SERVFAIL, 0, "overloaded", NULL, 0);
 	} else {
 		g->st.queries_in++;
 		dns_name_copy(&q->cur, &q->q.qname);

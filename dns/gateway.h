@@ -87,7 +87,9 @@ struct gw_params {
 	unsigned tcp_max_conns;   /* open TCP connections at once (default 64) */
 	unsigned tcp_idle_ms;     /* close an idle TCP connection after (default 10000) */
 	unsigned tcp_max_pending; /* unanswered queries per TCP connection (default 32) */
-	size_t max_pending;       /* unanswered queries overall before SERVFAIL (default 10000) */
+	size_t max_pending;       /* unanswered queries overall beyond which a new query that needs
+				     a DHT lookup gets SERVFAIL "overloaded" (cached answers and
+				     the later steps of queries under way go on; default 10000) */
 	bool nsec_lookup;         /* consult the name's NSEC block before NXDOMAIN (default true) */
 	unsigned rate_limit;      /* UDP queries per second answered per source (an IPv4
 				     address, an IPv6 /64), a token bucket of one second's

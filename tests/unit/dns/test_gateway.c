@@ -671,6 +671,75 @@ START_TEST(rcode_mapping)
 }
 END_TEST
 
+/* Overload: with max_pending queries waiting for the DHT, a query that
+ * needs a new lookup gets SERVFAIL "overloaded" at once, while an answer in
+ * the cache is still served and a query for a name already being fetched
+ * joins that fetch. */
+START_TEST(overload_spares_cached_answers)
+{
+	struct world *w = world_new(&kad16_ops, NODES, 107);
+	struct gw_params p;
+	int err;
+	gw_params_default(&p);
+	p.overlays[0].name = "kad16";
+	p.overlays[0].dht = simnet_dht(w->net, 0);
+	p.noverlays = 1;
+	p.max_pending = 2;
+	struct gw *g = gw_new(NULL, &p, &err);
+	ck_assert_ptr_nonnull(g);
+	struct dns_msg m;
+	w_ask(w, g, "www.example.", DNS_T_A, -1, false, 0, 512, &m); /* now cached */
+	dns_msg_clear(&m);
+	/* names no node has: each needs the network */
+	static const char *const names[] = {"nx1.example.", "nx2.example.", "nx3.example.",
+					    "nx4.example."};
+	struct w_ans a[6];
+	memset(a, 0, sizeof(a));
+	uint8_t pkt[512];
+	for (int i = 0; i < 4; i++) {
+		size_t len = w_query(pkt, sizeof(pkt), (uint16_t)(100 + i), names[i], DNS_T_A,
+				     DNS_C_IN, 1232, false, 0);
+		ck_assert_int_eq(gw_handle_packet(g, pkt, len, 512, w_ans_cb, &a[i]), 0);
+	}
+	/* two wait; with them (and itself) pending, the third and fourth are refused */
+	ck_assert(!a[0].done && !a[1].done);
+	for (int i = 2; i < 4; i++) {
+		ck_assert(a[i].done && !a[i].dropped);
+		dns_msg_init(&m);
+		ck_assert_int_eq(dns_msg_parse(&m, a[i].pkt, a[i].len), 0);
+		ck_assert_uint_eq(dns_msg_rcode(&m), DNS_R_SERVFAIL);
+		ck_assert_int_eq(w_ede(&m), 0);
+		dns_msg_clear(&m);
+	}
+	/* the cached name is answered at once, and a name being fetched joins */
+	size_t len = w_query(pkt, sizeof(pkt), 200, "www.example.", DNS_T_A, DNS_C_IN, -1, false, 0);
+	ck_assert_int_eq(gw_handle_packet(g, pkt, len, 512, w_ans_cb, &a[4]), 0);
+	ck_assert(a[4].done);
+	dns_msg_init(&m);
+	ck_assert_int_eq(dns_msg_parse(&m, a[4].pkt, a[4].len), 0);
+	ck_assert_uint_eq(dns_msg_rcode(&m), DNS_R_NOERROR);
+	ck_assert_uint_eq(w_count(&m, DNS_S_ANSWER, DNS_T_A), 3);
+	dns_msg_clear(&m);
+	len = w_query(pkt, sizeof(pkt), 201, names[0], DNS_T_A, DNS_C_IN, -1, false, 0);
+	ck_assert_int_eq(gw_handle_packet(g, pkt, len, 512, w_ans_cb, &a[5]), 0);
+	ck_assert(!a[5].done);
+	ck_assert(sim_run_cond(simnet_sim(w->net), w_ans_done, &a[5], 120ULL * 1000000));
+	dns_msg_init(&m);
+	ck_assert_int_eq(dns_msg_parse(&m, a[5].pkt, a[5].len), 0);
+	ck_assert_uint_eq(dns_msg_rcode(&m), DNS_R_NXDOMAIN);
+	dns_msg_clear(&m);
+	struct gw_stats st;
+	gw_get_stats(g, &st);
+	ck_assert_uint_eq(st.overload, 2);
+	for (int i = 0; i < 2; i++)
+		ck_assert(sim_run_cond(simnet_sim(w->net), w_ans_done, &a[i], 120ULL * 1000000));
+	for (int i = 0; i < 6; i++)
+		free(a[i].pkt);
+	gw_free(g);
+	world_free(w);
+}
+END_TEST
+
 static Suite *gateway_suite(void)
 {
 	Suite *s = suite_create("gateway");
@@ -685,6 +754,7 @@ static Suite *gateway_suite(void)
 	tcase_add_test(tc, cache_and_coalescing);
 	tcase_add_test(tc, compare_mode);
 	tcase_add_test(tc, rcode_mapping);
+	tcase_add_test(tc, overload_spares_cached_answers);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -239,6 +239,11 @@ pid_t tb_spawn(char *const argv[], const char *out_path, const char *err_path);
 /* Wait for pid; a stop request kills it (by its PID) and returns -EINTR.
  * Otherwise its exit status, or -1 when it died of a signal. */
 int tb_wait_child(pid_t pid);
+/* Stop a child by its PID: SIGTERM, SIGKILL after 5 s; *pid becomes 0 (a
+ * pid <= 0 is left alone). */
+void tb_stop_pid(pid_t *pid);
+/* The first line of a file, without its newline (malloc'd; NULL: none). */
+char *tb_read_first_line(const char *path);
 /* Run one of our own subcommands (self: this program) to completion; stdout
  * to out (or the log), stderr to the log. 0 on exit status 0. */
 int tb_run_self(const char *self, const char *log, const char *out, const char *const *args);

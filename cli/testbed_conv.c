@@ -250,20 +250,6 @@ static int run(const struct tb_conv_cfg *cfg, char *const argv[], const char *ou
 	return rc == 0 ? 0 : rc == -EINTR ? -EINTR : -EIO;
 }
 
-static char *first_line(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	char buf[4096];
-	char *r = NULL;
-	if (f && fgets(buf, sizeof(buf), f)) {
-		buf[strcspn(buf, "\r\n")] = 0;
-		r = strdup(buf);
-	}
-	if (f)
-		fclose(f);
-	return r;
-}
-
 /* The DS record of a key (dnssec-dsfromkey, SHA-256) appended to parent. */
 static int add_ds(const struct tb_conv_cfg *cfg, const char *cdir, struct czone *parent,
 		  const char *key)
@@ -415,7 +401,7 @@ static int build_zones(const struct tb_conv_cfg *cfg, const char *cdir, struct c
 		const char *args[] = {"keygen", "--zone", s->name, "--dir", kdir, NULL};
 		if ((e = tb_run_self(cfg->self, cfg->log, tmp, args)) != 0)
 			break;
-		char *base = first_line(tmp);
+		char *base = tb_read_first_line(tmp);
 		if (!base) {
 			e = -EIO;
 			break;
@@ -504,27 +490,6 @@ static bool probe(const struct tr_addr *addr, const char *name, uint16_t type, u
 	}
 	close(fd);
 	return ok;
-}
-
-static void stop_pid(pid_t *pid)
-{
-	if (*pid <= 0)
-		return;
-	kill(*pid, SIGTERM);
-	uint64_t deadline = tb_now_us() + 5000000;
-	for (;;) {
-		pid_t r = waitpid(*pid, NULL, WNOHANG);
-		if (r == *pid || (r < 0 && errno == ECHILD))
-			break;
-		if (tb_now_us() > deadline) {
-			kill(*pid, SIGKILL);
-			(void)waitpid(*pid, NULL, 0);
-			break;
-		}
-		struct timespec ts = {0, 20000000};
-		nanosleep(&ts, NULL);
-	}
-	*pid = 0;
 }
 
 static int start_nsd(struct tb_conv *c, const struct tb_conv_cfg *cfg, const char *cdir,
@@ -719,9 +684,9 @@ void tb_conv_stop(struct tb_conv *c)
 {
 	if (!c)
 		return;
-	stop_pid(&c->unbound_pid);
+	tb_stop_pid(&c->unbound_pid);
 	for (int lv = 0; lv < LV_N; lv++)
-		stop_pid(&c->nsd_pid[lv]);
+		tb_stop_pid(&c->nsd_pid[lv]);
 	for (size_t i = 0; i < c->nfront; i++)
 		tr_free(c->front[i].tr);
 	if (c->up)

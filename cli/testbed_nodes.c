@@ -436,22 +436,25 @@ static bool node_joined(const struct tb_node *nd)
 	return true;
 }
 
-static void stop_one(struct tb_node *nd)
+void tb_stop_pid(pid_t *pid)
 {
-	if (nd->pid <= 0)
+	if (*pid <= 0)
 		return;
-	kill(nd->pid, SIGTERM);
+	kill(*pid, SIGTERM);
 	uint64_t deadline = tb_now_us() + 5000000;
-	while (waitpid(nd->pid, NULL, WNOHANG) == 0) {
+	for (;;) {
+		pid_t r = waitpid(*pid, NULL, WNOHANG);
+		if (r == *pid || (r < 0 && errno == ECHILD))
+			break;
 		if (tb_now_us() > deadline) {
-			kill(nd->pid, SIGKILL);
-			(void)waitpid(nd->pid, NULL, 0);
+			kill(*pid, SIGKILL);
+			(void)waitpid(*pid, NULL, 0);
 			break;
 		}
 		struct timespec ts = {0, 20000000};
 		nanosleep(&ts, NULL);
 	}
-	nd->pid = 0;
+	*pid = 0;
 }
 
 int tb_start_all(struct tb *t, struct setup *s)
@@ -466,7 +469,7 @@ int tb_start_all(struct tb *t, struct setup *s)
 			if (attempt) {
 				tb_say("node %zu (%s) did not join (attempt %d); restarting it", k,
 				    nd->addr_s, attempt);
-				stop_one(nd);
+				tb_stop_pid(&nd->pid);
 			}
 			int e = start_node(t, s, k);
 			if (e) {

@@ -30,7 +30,7 @@ static char *key_path(const char *dir, char *base)
 	return p;
 }
 
-static char *read_first_line(const char *path)
+char *tb_read_first_line(const char *path)
 {
 	FILE *f = fopen(path, "r");
 	if (!f)
@@ -270,7 +270,7 @@ int tb_keys_and_zones(struct setup *s)
 	const char *ka[] = {"keygen", "--zone", ".", "--dir", kdir, NULL};
 	if ((e = tb_run_self(s->self, s->log, out, ka)) != 0)
 		goto out;
-	s->root_key = key_path(kdir, read_first_line(out));
+	s->root_key = key_path(kdir, tb_read_first_line(out));
 	if (!s->root_key) {
 		e = -EIO;
 		goto out;
@@ -298,7 +298,7 @@ int tb_keys_and_zones(struct setup *s)
 		const char *kz[] = {"keygen", "--zone", z->name, "--dir", kdir, NULL};
 		if ((e = tb_run_self(s->self, s->log, out, kz)) != 0)
 			break;
-		z->key = key_path(kdir, read_first_line(out));
+		z->key = key_path(kdir, tb_read_first_line(out));
 		if (!z->key) {
 			e = -EIO;
 			break;
@@ -511,7 +511,7 @@ int tb_break_ds(struct tb *t, struct setup *s)
 	const char *ka[] = {"keygen", "--zone", z->name, "--dir", kdir, NULL};
 	if ((e = tb_run_self(s->self, s->log, out, ka)) != 0)
 		goto out;
-	s->decoy_key = key_path(kdir, read_first_line(out));
+	s->decoy_key = key_path(kdir, tb_read_first_line(out));
 	if (!s->decoy_key) {
 		e = -EIO;
 		goto out;

@@ -287,7 +287,11 @@ static int sign_zone(const struct tb_conv_cfg *cfg, const char *cdir, struct czo
 	if ((e = write_text(in, z->text, z->len)) != 0)
 		return e;
 	snprintf(origin, sizeof(origin), "%s", z->name);
-	char *argv[] = {"dnssec-signzone", "-z", "-o", origin, "-f", out, in, z->key, NULL};
+	char zdir[4096];
+	path_fmt(zdir, sizeof(zdir), "%s/zones", cdir);
+	/* -d: its dsset- files go beside the zones, not into our cwd */
+	char *argv[] = {"dnssec-signzone", "-z", "-d", zdir, "-o", origin, "-f", out, in,
+			z->key, NULL};
 	return run(cfg, argv, NULL);
 }
 

@@ -18,6 +18,16 @@
  * the cached one wins (a key rollover must not be blocked by the cache; it
  * is then verified through the chain like any other).
  *
+ * A current check (ddns_blockval_check_current, the gateway's before it
+ * serves a block) is the same job with vctx.current set: block_set skips
+ * carried DS sets, eff_set takes only confirmed DS sets from the cache and
+ * makes a cached DNSKEY set a trust point only under a confirmed DS (else
+ * VSRC_CACHE_POOL: the validator links it to the DS like a carried one).
+ * A DS set is confirmed when it was cached as the data set of its own
+ * block (stored here, or fetched by any job); cache_put keeps a confirmed
+ * DS against a differing carried one and drops the zone's DNSKEY set when
+ * a differing confirmed DS arrives.
+ *
  * Termination: the walk only moves upwards (a DS's signer must be a proper
  * ancestor, the data set's signer must enclose its owner), each job
  * starts at most DDNS_BLOCKVAL_MAX_FETCH fetches, and fetched blocks are
@@ -52,6 +62,9 @@ struct vcache {
 	uint8_t key[DNS_BLOCK_KEY_LEN]; /* dns_block_key(owner, type) */
 	struct dns_block_set set;
 	uint64_t expire; /* Unix seconds */
+	bool confirmed;  /* a DS RRset that came as the block stored under its
+			    own key (stored here or fetched), not as a copy
+			    another block carried */
 	UT_hash_handle hh;
 };
 
@@ -77,7 +90,10 @@ struct vjob {
 	unsigned fetches;
 	struct dns_name want_owner; /* the link being fetched */
 	uint16_t want_type;
+	bool current;               /* ddns_blockval_check_current */
+	unsigned rpcs, hops;        /* ... what its fetches cost */
 	dht_validate_done_cb done;
+	ddns_blockval_current_cb cdone;
 	void *done_arg;
 	struct vjob *prev, *next;
 };
@@ -89,9 +105,13 @@ struct vctx {
 	const struct dns_block_set *fetched;
 	size_t nfetched;
 	uint64_t now; /* Unix seconds */
+	bool current; /* carried DS sets do not count (check_current) */
 };
 
-enum vsrc { VSRC_NONE, VSRC_BLOCK, VSRC_CACHE };
+/* Where a set comes from: the block or this job's fetches, the cache as a
+ * trust point, or the cache as an ordinary set the validator must still
+ * link to a DS (check_current, a DNSKEY whose zone's DS is unconfirmed). */
+enum vsrc { VSRC_NONE, VSRC_BLOCK, VSRC_CACHE, VSRC_CACHE_POOL };
 
 static uint64_t system_clock(void *arg)
 {
@@ -138,18 +158,40 @@ static int set_copy(struct dns_block_set *dst, const struct dns_block_set *src)
 	return 0;
 }
 
-/* Remember a verified set until expire (replacing any older copy). */
+static bool set_same_data(const struct dns_block_set *a, const struct dns_block_set *b);
+
+/*
+ * Remember a verified set until expire, replacing the cached copy, with two
+ * exceptions for DS sets: a carried copy (confirmed false) never replaces a
+ * confirmed one that differs (an old block must not undo a parent's newer
+ * DS), and a confirmed DS that differs from the cached one drops the
+ * zone's cached DNSKEY set, which was trusted through the old DS.
+ */
 static void cache_put(struct ddns_blockval *bv, const struct dns_block_set *s, uint64_t expire,
-		      uint64_t now)
+		      uint64_t now, bool confirmed)
 {
 	uint8_t k[DNS_BLOCK_KEY_LEN];
 	struct vcache *e;
 	if (expire <= now)
 		return;
+	bool is_ds = dns_block_set_type(s) == DNS_T_DS;
 	dns_block_key(dns_block_set_owner(s), dns_block_set_type(s), k);
 	HASH_FIND(hh, bv->cache, k, sizeof(k), e);
-	if (e)
+	if (e) {
+		bool same = set_same_data(&e->set, s);
+		if (is_ds && e->confirmed && !confirmed && !same)
+			return;
+		if (is_ds && confirmed && !same) {
+			uint8_t kk[DNS_BLOCK_KEY_LEN];
+			struct vcache *dk;
+			dns_block_key(dns_block_set_owner(s), DNS_T_DNSKEY, kk);
+			HASH_FIND(hh, bv->cache, kk, sizeof(kk), dk);
+			if (dk)
+				cache_del(bv, dk);
+		}
+		confirmed = confirmed || (e->confirmed && same);
 		cache_del(bv, e);
+	}
 	while (HASH_COUNT(bv->cache) >= bv->cache_max && bv->cache)
 		cache_del(bv, bv->cache); /* the head is the least recently used */
 	e = calloc(1, sizeof(*e));
@@ -157,6 +199,7 @@ static void cache_put(struct ddns_blockval *bv, const struct dns_block_set *s, u
 		return; /* a cache miss later, nothing worse */
 	memcpy(e->key, k, sizeof(k));
 	e->expire = expire;
+	e->confirmed = is_ds && confirmed;
 	if (set_copy(&e->set, s)) {
 		dns_block_set_clear(&e->set);
 		free(e);
@@ -196,13 +239,14 @@ static bool set_same_data(const struct dns_block_set *a, const struct dns_block_
 	return true;
 }
 
-/* The block's (or this job's fetched) set <owner, type>, or NULL. */
+/* The block's (or this job's fetched) set <owner, type>, or NULL. A
+ * current check ignores the DS sets the block carries. */
 static const struct dns_block_set *block_set(const struct vctx *c, const struct dns_name *owner,
 					     uint16_t type)
 {
 	if (set_is(&c->blk->data, owner, type))
 		return &c->blk->data;
-	for (size_t i = 0; i < c->blk->nchain; i++)
+	for (size_t i = 0; i < c->blk->nchain && !(c->current && type == DNS_T_DS); i++)
 		if (set_is(&c->blk->chain[i], owner, type))
 			return &c->blk->chain[i];
 	for (size_t i = 0; i < c->nfetched; i++)
@@ -211,26 +255,43 @@ static const struct dns_block_set *block_set(const struct vctx *c, const struct 
 	return NULL;
 }
 
-/* The set of <owner, type> this validation uses, and where it is from. */
-static const struct dns_block_set *eff_set(struct vctx *c, const struct dns_name *owner,
-					   uint16_t type, enum vsrc *src)
-{
-	const struct dns_block_set *b = block_set(c, owner, type);
-	struct vcache *e = cache_find(c->bv, owner, type, c->now);
-	if (e && (!b || set_same_data(b, &e->set))) {
-		*src = VSRC_CACHE;
-		return &e->set;
-	}
-	*src = b ? VSRC_BLOCK : VSRC_NONE;
-	return b;
-}
-
 static bool is_anchor_zone(const struct ddns_blockval *bv, const struct dns_name *zone)
 {
 	for (size_t i = 0; i < bv->anchors.n; i++)
 		if (dns_name_equal(&bv->anchors.rr[i].owner, zone))
 			return true;
 	return false;
+}
+
+/*
+ * The set of <owner, type> this validation uses, and where it is from. In
+ * a current check only a confirmed DS is taken from the cache, and a cached
+ * DNSKEY set is a trust point only when its zone is an anchor or its DS is
+ * confirmed; otherwise it is validated through the DS like a carried one.
+ */
+static const struct dns_block_set *eff_set(struct vctx *c, const struct dns_name *owner,
+					   uint16_t type, enum vsrc *src)
+{
+	const struct dns_block_set *b = block_set(c, owner, type);
+	struct vcache *e = cache_find(c->bv, owner, type, c->now);
+	if (e && c->current && type == DNS_T_DS && !e->confirmed)
+		e = NULL;
+	if (e && (!b || set_same_data(b, &e->set))) {
+		*src = VSRC_CACHE;
+		if (c->current && type == DNS_T_DNSKEY && !is_anchor_zone(c->bv, owner)) {
+			struct vcache *ds = cache_find(c->bv, owner, DNS_T_DS, c->now);
+			if (!ds || !ds->confirmed) {
+				if (b) {
+					*src = VSRC_BLOCK;
+					return b;
+				}
+				*src = VSRC_CACHE_POOL;
+			}
+		}
+		return &e->set;
+	}
+	*src = b ? VSRC_BLOCK : VSRC_NONE;
+	return b;
 }
 
 /* Signer of the first RRSIG of s that parses and whose signer encloses
@@ -369,6 +430,8 @@ static int validate_ctx(struct vctx *c, uint64_t now_us, struct dht_block_meta *
 			if (s && src == VSRC_CACHE) {
 				c->bv->st.cache_hits++;
 				rc = use_cached(v, s);
+			} else if (s && src == VSRC_CACHE_POOL) {
+				rc = pool_add_set(v, s);
 			}
 		}
 		if (rc || dns_name_parent(&x, &x) != 0)
@@ -420,7 +483,7 @@ static int validate_ctx(struct vctx *c, uint64_t now_us, struct dht_block_meta *
 	 * each carried or fetched link that validates on its own. */
 	uint16_t dtype = dns_block_set_type(data);
 	if (dtype == DNS_T_DNSKEY || dtype == DNS_T_DS)
-		cache_put(c->bv, data, c->now + life, c->now);
+		cache_put(c->bv, data, c->now + life, c->now, true);
 	for (size_t i = 0; i < c->blk->nchain + c->nfetched; i++) {
 		const struct dns_block_set *s = i < c->blk->nchain
 							? &c->blk->chain[i]
@@ -428,7 +491,7 @@ static int validate_ctx(struct vctx *c, uint64_t now_us, struct dht_block_meta *
 		if (eff_set(c, dns_block_set_owner(s), dns_block_set_type(s), &src) != s)
 			continue; /* already cached, or shadowed */
 		if (dnssec_validate(v, s->rrs.rr, s->rrs.n, s->sigs.rr, s->sigs.n, now, NULL, 0) == 0)
-			cache_put(c->bv, s, c->now + set_life(s, NULL, now), c->now);
+			cache_put(c->bv, s, c->now + set_life(s, NULL, now), c->now, false);
 	}
 out:
 	free(ok);
@@ -523,15 +586,23 @@ static void job_finish(struct vjob *j, int rc)
 				 .blk = &j->blk,
 				 .fetched = j->fetched,
 				 .nfetched = j->nfetched,
-				 .now = bv->clock(bv->clock_arg)};
+				 .now = bv->clock(bv->clock_arg),
+				 .current = j->current};
 		uint64_t now_us = dht_now_us(j->d);
 		rc = validate_ctx(&c, now_us, &meta, why, sizeof(why));
 	}
 	if (bv)
 		count(bv, rc);
 	if (rc && rc != DDNS_ECANCELLED)
-		log_debug("dhtval: block refused: %s (%s)", ddns_strerror(rc), why);
-	j->done(j->done_arg, rc, rc == 0 ? &meta : NULL);
+		log_debug("dhtval: block %s: %s (%s)", j->current ? "not current" : "refused",
+			  ddns_strerror(rc), why);
+	if (j->current) {
+		if (bv && rc && rc != DDNS_ECANCELLED)
+			bv->st.current_failed++;
+		j->cdone(j->done_arg, rc, j->rpcs, j->hops);
+	} else {
+		j->done(j->done_arg, rc, rc == 0 ? &meta : NULL);
+	}
 	job_free(j);
 }
 
@@ -549,6 +620,8 @@ static void fetch_done(void *arg, const struct dht_get_result *res)
 	struct dns_block b;
 	dns_block_init(&b);
 	bool got = false;
+	j->rpcs += res->rpcs;
+	j->hops += res->hops;
 	if (res->status == 0 && dns_block_decode(&b, res->block, res->len) == 0 &&
 	    set_is(&b.data, &j->want_owner, j->want_type)) {
 		struct dns_block_set *f = realloc(j->fetched, (j->nfetched + 1) * sizeof(*f));
@@ -577,7 +650,8 @@ static void job_step(struct vjob *j)
 			 .blk = &j->blk,
 			 .fetched = j->fetched,
 			 .nfetched = j->nfetched,
-			 .now = bv->clock(bv->clock_arg)};
+			 .now = bv->clock(bv->clock_arg),
+			 .current = j->current};
 	uint8_t k[DHT_KEY_LEN];
 	if (!j->d || j->fetches >= DDNS_BLOCKVAL_MAX_FETCH ||
 	    bv->st.pending >= DDNS_BLOCKVAL_MAX_PENDING ||
@@ -601,33 +675,52 @@ static void job_step(struct vjob *j)
 	}
 }
 
+/* Start a job: validate (done) or check_current (cdone). */
+static void job_start(struct ddns_blockval *bv, struct dht *d, const uint8_t *key,
+		      const uint8_t *blk, size_t len, bool current, dht_validate_done_cb done,
+		      ddns_blockval_current_cb cdone, void *done_arg)
+{
+	char why[WHY_LEN] = "";
+	bv->st.validations++;
+	if (current)
+		bv->st.current_checks++;
+	struct vjob *j = calloc(1, sizeof(*j));
+	int rc = -ENOMEM;
+	if (j) {
+		j->bv = bv;
+		j->d = d;
+		j->current = current;
+		j->done = done;
+		j->cdone = cdone;
+		j->done_arg = done_arg;
+		dns_block_init(&j->blk);
+		rc = job_decode(&j->blk, key, blk, len, why, sizeof(why));
+		if (rc == 0) {
+			job_step(j);
+			return;
+		}
+		log_debug("dhtval: block refused: %s (%s)", ddns_strerror(rc), why);
+		job_free(j);
+	}
+	bv->st.refused++;
+	if (current)
+		cdone(done_arg, rc, 0, 0);
+	else
+		done(done_arg, rc, NULL);
+}
+
 void ddns_blockval_validate(void *arg, struct dht *d, const uint8_t key[DHT_KEY_LEN],
 			    const uint8_t *blk, size_t len, dht_validate_done_cb done,
 			    void *done_arg)
 {
-	struct ddns_blockval *bv = arg;
-	char why[WHY_LEN] = "";
-	bv->st.validations++;
-	struct vjob *j = calloc(1, sizeof(*j));
-	if (!j) {
-		bv->st.refused++;
-		done(done_arg, -ENOMEM, NULL);
-		return;
-	}
-	j->bv = bv;
-	j->d = d;
-	j->done = done;
-	j->done_arg = done_arg;
-	dns_block_init(&j->blk);
-	int rc = job_decode(&j->blk, key, blk, len, why, sizeof(why));
-	if (rc) {
-		log_debug("dhtval: block refused: %s (%s)", ddns_strerror(rc), why);
-		bv->st.refused++;
-		done(done_arg, rc, NULL);
-		job_free(j);
-		return;
-	}
-	job_step(j);
+	job_start(arg, d, key, blk, len, false, done, NULL, done_arg);
+}
+
+void ddns_blockval_check_current(struct ddns_blockval *bv, struct dht *d,
+				 const uint8_t key[DHT_KEY_LEN], const uint8_t *blk, size_t len,
+				 ddns_blockval_current_cb done, void *done_arg)
+{
+	job_start(bv, d, key, blk, len, true, NULL, done, done_arg);
 }
 
 /* ---- life cycle ---- */

@@ -84,6 +84,28 @@ int ddns_blockval_check(struct ddns_blockval *bv, const uint8_t *key, const uint
 			size_t len, uint64_t now_us, struct dht_block_meta *meta, char *why,
 			size_t whylen) DDNS_WUR;
 
+/*
+ * Before a block is served: is its chain current? The hook accepts a DS set
+ * a block carries as a link (it was signed by the parent, and carrying it
+ * saves a lookup), so a block keeps validating after the parent publishes
+ * another DS (a rollover gone wrong, a delegation withdrawn) until its
+ * signatures expire. A current check validates blk as the hook does, except
+ * that every DS link must be the DHT's own DS block: taken from the cache
+ * when it came as the block stored under key(zone, DS) (stored here, or
+ * fetched), else fetched now; a cached DNSKEY set is a trust point only
+ * when its zone's DS is confirmed so (or it is an anchor's). A confirmed
+ * DS that differs from the cached one drops that zone's cached DNSKEY set.
+ * So a parent's new DS takes effect at a gateway within the old DS's TTL,
+ * as at a conventional resolver, and costs a zone one DS get per TTL.
+ * done(done_arg, status, rpcs, hops) is called exactly once (now, when
+ * every link is cached); rpcs and hops are what the fetches cost.
+ */
+typedef void (*ddns_blockval_current_cb)(void *done_arg, int status, unsigned rpcs,
+					 unsigned hops);
+void ddns_blockval_check_current(struct ddns_blockval *bv, struct dht *d,
+				 const uint8_t key[DHT_KEY_LEN], const uint8_t *blk, size_t len,
+				 ddns_blockval_current_cb done, void *done_arg);
+
 /* Drop every cached RRset (key rollover, tests). */
 void ddns_blockval_flush(struct ddns_blockval *bv);
 
@@ -96,6 +118,8 @@ struct ddns_blockval_stats {
 	uint64_t cache_hits;    /* links taken from the verified key cache */
 	uint64_t cache_entries; /* now */
 	uint64_t pending;       /* validations waiting on fetches, now */
+	uint64_t current_checks; /* ddns_blockval_check_current calls */
+	uint64_t current_failed; /* ... whose chain was not current (or bogus) */
 };
 void ddns_blockval_get_stats(const struct ddns_blockval *bv, struct ddns_blockval_stats *out);
 

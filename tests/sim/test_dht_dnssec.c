@@ -11,7 +11,9 @@
  * the test checks that gets from random nodes return the right RRsets,
  * that forged blocks are refused by the storing node with their own
  * reasons, that a replayed older block is refused as stale, and that a
- * newer one replaces it and is what gets return once caches expire.
+ * newer one replaces it and is what gets return once caches expire; and
+ * that a parent's new DS makes a current check (ddns_blockval_check_current,
+ * the gateway's) refuse blocks that still carry the old one.
  * Signature times are virtual: every node's clock is BASE + sim time.
  */
 #include <check.h>
@@ -231,7 +233,8 @@ static uint64_t virt_clock(void *arg)
 	return BASE + sim_now_us(arg) / 1000000u;
 }
 
-static struct net *net_new(const struct ovl_ops *ops, uint64_t seed, const struct dns_rr *anchor)
+static struct net *net_new_cache(const struct ovl_ops *ops, uint64_t seed,
+				 const struct dns_rr *anchor, bool path_cache)
 {
 	struct net *x = calloc(1, sizeof(*x));
 	struct simnet_params sp;
@@ -253,10 +256,17 @@ static struct net *net_new(const struct ovl_ops *ops, uint64_t seed, const struc
 		struct dht_params dp;
 		dht_params_default(&dp);
 		dp.maint_us = 0;
+		if (!path_cache)
+			dp.cache_bytes = 0;
 		x->d[i] = dht_new(simnet_ovl(x->sn, i), &dp, ddns_blockval_validate, x->bv[i], &err);
 		ck_assert_msg(x->d[i] != NULL, "dht_new: %s", ddns_strerror(err));
 	}
 	return x;
+}
+
+static struct net *net_new(const struct ovl_ops *ops, uint64_t seed, const struct dns_rr *anchor)
+{
+	return net_new_cache(ops, seed, anchor, true);
 }
 
 static void net_free(struct net *x)
@@ -666,12 +676,169 @@ START_TEST(chain_in_the_dht)
 }
 END_TEST
 
+/* ---- a parent's new DS, and the check before serving ---- */
+
+struct cur {
+	bool done;
+	int status;
+	unsigned rpcs;
+};
+
+static bool cur_done(void *arg) { return ((struct cur *)arg)->done; }
+
+static void cur_cb(void *arg, int status, unsigned rpcs, unsigned hops)
+{
+	(void)hops;
+	struct cur *c = arg;
+	c->status = status;
+	c->rpcs = rpcs;
+	c->done = true;
+}
+
+/* ddns_blockval_check_current of b at node i. */
+static struct cur current1(struct net *x, size_t i, const struct dns_block_out *b)
+{
+	struct cur c = {0};
+	ddns_blockval_check_current(x->bv[i], x->d[i], b->key, b->data, b->len, cur_cb, &c);
+	ck_assert(sim_run_cond(simnet_sim(x->sn), cur_done, &c, 300ull * 1000000));
+	return c;
+}
+
+/* A node whose verified key cache has the chain only as blocks carried it
+ * (a replica of this zone's data, say): flushed, then the carried block
+ * validated with no DHT. */
+static void warm_from_carried(struct net *x, size_t i, const struct dns_block_out *b)
+{
+	struct dht_block_meta meta;
+	ddns_blockval_flush(x->bv[i]);
+	ck_assert_int_eq(ddns_blockval_check(x->bv[i], b->key, b->data, b->len,
+					     sim_now_us(simnet_sim(x->sn)), &meta, NULL, 0),
+			 0);
+}
+
+/*
+ * org. replaces example.org.'s DS with one for a key example.org. does not
+ * use. Blocks of example.org. still carry the old DS (signed by org.), so
+ * they keep validating as the hook sees them; a current check (what the
+ * gateway runs before serving) takes the DS from the DHT instead: it is
+ * refused once the old DS's TTL has passed where that DS was confirmed,
+ * and at once where the DS had only been carried.
+ */
+START_TEST(parent_ds_change)
+{
+	struct world w;
+	world_init(&w);
+	/* Runs 0, 1: chord, kad16 with path caches; 2, 3: without. */
+	bool path_cache = _i < 2;
+	struct net *x = net_new_cache(ops_of(_i % 2), 777 + (uint64_t)_i, &w.anchor, path_cache);
+	struct dns_blocklist rootb, orgb, exc;
+	zone_blocks(&w.root, NULL, &rootb);
+	zone_blocks(&w.org, NULL, &orgb);
+	zone_blocks(&w.ex, &w.chain_ex, &exc);
+	put_ok(x, blk_of(&rootb, ".", DNS_T_DNSKEY));
+	put_ok(x, blk_of(&rootb, "org.", DNS_T_DS));
+	put_ok(x, blk_of(&orgb, "org.", DNS_T_DNSKEY));
+	put_ok(x, blk_of(&orgb, "example.org.", DNS_T_DS));
+	const struct dns_block_out *a = blk_of(&exc, "www.example.org.", DNS_T_A);
+	const struct dns_block_out *mx = blk_of(&exc, "example.org.", DNS_T_MX);
+	put_ok(x, a);
+	put_ok(x, mx);
+
+	/* Two readers with no copy of example.org.'s DS (stored or cached),
+	 * so what they learn of it comes from a fetch. */
+	uint8_t dk[DHT_KEY_LEN];
+	struct dns_name exn = nm("example.org.");
+	dns_block_key(&exn, DNS_T_DS, dk);
+	size_t rd[2], nr = 0;
+	for (size_t i = 0; i < NODES && nr < 2; i++)
+		if (dht_local(x->d[i], dk, NULL) == DHT_SRC_NONE)
+			rd[nr++] = i;
+	ck_assert_uint_eq(nr, 2);
+	size_t r = rd[0], cold = rd[1];
+	/* A reader that knew the chain only as carried fetches the DS once;
+	 * then the DS is confirmed and the next block costs no fetch. */
+	warm_from_carried(x, r, a);
+	struct cur c = current1(x, r, a);
+	ck_assert_msg(c.status == 0, "current: %s", ddns_strerror(c.status));
+	ck_assert_uint_ge(c.rpcs, 1);
+	c = current1(x, r, mx);
+	ck_assert_int_eq(c.status, 0);
+	ck_assert_uint_eq(c.rpcs, 0);
+
+	/* org. publishes the new DS (newer signature): accepted, it replaces
+	 * the old at every replica. */
+	struct dns_rrlist ds;
+	dns_rrlist_init(&ds);
+	add_ds(&ds, w.kevil);
+	uint8_t *blk;
+	size_t len = make_block(&ds, w.korg, INC2, EXP, NULL, &blk);
+	struct op o = put1(x, rnd_node(x), NULL, blk, len);
+	ck_assert_msg(o.status == 0, "new DS: %s (%s)", ddns_strerror(o.status), o.reason);
+	uint64_t minver = 0;
+	ck_assert_uint_eq(copies(x, "example.org.", DNS_T_DS, &minver), 6);
+	ck_assert_uint_eq(minver, INC2);
+
+	/* The reader that confirmed the old DS trusts it for its TTL (3600 s),
+	 * as a resolver's cache would. */
+	c = current1(x, r, a);
+	ck_assert_int_eq(c.status, 0);
+	ck_assert_uint_eq(c.rpcs, 0);
+	/* The hook still accepts the old chain a block carries, but a cold
+	 * reader's check does not: the DHT's DS names another key. (Unless a
+	 * path cache still holds the old DS: DHT caches keep a block until
+	 * its TTL, so that is the bound.) */
+	unsigned cached = 0;
+	for (size_t i = 0; i < NODES; i++)
+		cached += dht_local(x->d[i], dk, NULL) == DHT_SRC_LOCAL_CACHE;
+	warm_from_carried(x, cold, a);
+	c = current1(x, cold, a);
+	printf("new DS: cold reader %s with %u cached copies of the old DS about\n",
+	       ddns_strerror(c.status), cached);
+	if (!path_cache)
+		ck_assert_uint_eq(cached, 0);
+	if (cached == 0) {
+		ck_assert_msg(c.status == DDNS_EBADDS, "cold reader: %s", ddns_strerror(c.status));
+		ck_assert_uint_ge(c.rpcs, 1);
+	}
+	/* Past the old DS's TTL, every reader refuses. */
+	simnet_run(x->sn, 3601ull * 1000000);
+	c = current1(x, r, a);
+	ck_assert_msg(c.status == DDNS_EBADDS, "after the TTL: %s", ddns_strerror(c.status));
+	warm_from_carried(x, cold, a);
+	c = current1(x, cold, a);
+	ck_assert_msg(c.status == DDNS_EBADDS, "cold, after the TTL: %s", ddns_strerror(c.status));
+	ck_assert_uint_ge(c.rpcs, 1);
+	/* An old block carrying the old DS does not undo the confirmed new
+	 * one: the hook accepts it, the check refuses it with no fetch. */
+	struct dht_block_meta meta;
+	ck_assert_int_eq(ddns_blockval_check(x->bv[cold], mx->key, mx->data, mx->len,
+					     sim_now_us(simnet_sim(x->sn)), &meta, NULL, 0),
+			 0);
+	c = current1(x, cold, mx);
+	ck_assert_int_eq(c.status, DDNS_EBADDS);
+	ck_assert_uint_eq(c.rpcs, 0);
+
+	struct ddns_blockval_stats st;
+	ddns_blockval_get_stats(x->bv[cold], &st);
+	ck_assert_uint_eq(st.current_checks, 3);
+	ck_assert_uint_ge(st.current_failed, 2);
+	free(blk);
+	dns_rrlist_free(&ds);
+	dns_blocklist_free(&rootb);
+	dns_blocklist_free(&orgb);
+	dns_blocklist_free(&exc);
+	net_free(x);
+	world_free(&w);
+}
+END_TEST
+
 static Suite *dht_dnssec_suite(void)
 {
 	Suite *s = suite_create("dht_dnssec");
 	TCase *tc = tcase_create("chain");
 	tcase_set_timeout(tc, 600);
 	tcase_add_loop_test(tc, chain_in_the_dht, 0, 2);
+	tcase_add_loop_test(tc, parent_ds_change, 0, 4);
 	suite_add_tcase(s, tc);
 	return s;
 }

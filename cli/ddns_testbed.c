@@ -121,7 +121,9 @@ static void usage(FILE *f)
 		"  --break-ds ZONE       after publishing, the root publishes a DS for\n"
 		"                        another key of ZONE (a demo TLD zone); the report\n"
 		"                        gives the rcode the gateway and, with\n"
-		"                        --conventional, the resolver answer for it\n"
+		"                        --conventional, the resolver answer for its SOA\n"
+		"                        (SERVFAIL on both: the gateway checks each block's\n"
+		"                        DS links against the DHT's DS blocks)\n"
 		"  --replicas R          ddnsd --replicas (default: ddnsd's)\n"
 		"  --seed S              overlay mix, bootstraps and workload (default 1)\n"
 		"  --ddnsd PATH          the daemon (default: beside this program)\n",

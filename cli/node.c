@@ -1164,6 +1164,7 @@ struct node *node_new(struct event_base *base, const struct node_config *c, char
 		gp.mode = c->gw_mode;
 		gp.servfail_ttl = c->servfail_ttl;
 		gp.rate_limit = c->rate_limit;
+		gp.current = n->have_anchor ? n->bv : NULL;
 		for (size_t i = 0; i < n->nprim && i < GW_MAX_OVERLAYS; i++) {
 			struct inst *x = &n->inst[n->prim[i]];
 			gp.overlays[gp.noverlays].name = x->ops->name;
@@ -1217,6 +1218,15 @@ void node_free(struct node *n)
 		cancel_probes(n);
 	if (n->http)
 		evhttp_free(n->http);
+	if (n->gw) {
+		struct gw_stats st;
+		gw_get_stats(n->gw, &st);
+		log_info("gateway: %llu queries, %llu answered from cache, %llu SERVFAIL; "
+			 "%llu chain checks (%llu not current), %llu RPCs for their DS fetches",
+			 (unsigned long long)st.queries, (unsigned long long)st.answered_from_cache,
+			 (unsigned long long)st.rcodes[2], (unsigned long long)st.current_checks,
+			 (unsigned long long)st.current_failed, (unsigned long long)st.current_rpcs);
+	}
 	gw_free(n->gw);
 	if (n->client_registered)
 		rpc_unregister(n->rpc, RPC_OVL_NONE, RPC_SVC_CLIENT, 0);

@@ -481,8 +481,9 @@ out:
  * (conventional_up gives the same DS to the conventional root). A resolver
  * then finds no DNSKEY matching the DS: SERVFAIL. The DDNS blocks already
  * stored carry the chain they were signed under (their own DS RRset, signed
- * by the root), so the gateway keeps answering from them until the zone is
- * published again or their signatures expire; the JSON reports both rcodes.
+ * by the root), which storing nodes accept, but the gateway checks each
+ * block's DS links against the DS blocks in the DHT before serving it
+ * (ddns_blockval_check_current): SERVFAIL too. The JSON reports both.
  */
 int tb_break_ds(struct tb *t, struct setup *s)
 {

@@ -49,6 +49,7 @@
 #include "common/buf.h"
 #include "common/log.h"
 #include "dns/block.h"
+#include "dns/dhtval.h"
 #include "dns/gw_internal.h"
 #include "dns/msg.h"
 #include "dns/name.h"
@@ -838,13 +839,41 @@ static void fetch_deliver(struct gw_fetch *f, int status, struct gw_rrset *rs)
 	}
 }
 
+/* A fetched block waiting for its chain currency check. */
+struct gw_recheck {
+	struct gw_fetch *f;
+	size_t ovl;
+	struct dht_get_result res; /* res.block points at blk */
+	uint8_t blk[];
+};
+
+static void fetch_result(struct gw_fetch *f, size_t i, const struct dht_get_result *res);
+
+static void recheck_done(void *arg, int status, unsigned rpcs, unsigned hops)
+{
+	struct gw_recheck *r = arg;
+	struct gw_fetch *f = r->f;
+	struct gw *g = f->g;
+	if (g) {
+		g->st.current_rpcs += rpcs;
+		if (status && status != DDNS_ECANCELLED)
+			g->st.current_failed++;
+		for (struct gw_query *w = f->waiters; w; w = w->wnext) {
+			w->rpcs[r->ovl] += rpcs;
+			w->hops[r->ovl] += hops;
+		}
+	}
+	r->res.status = status;
+	fetch_result(f, r->ovl, &r->res);
+	free(r);
+}
+
 static void fetch_get_cb(void *arg, const struct dht_get_result *res)
 {
 	struct gw_fetch_get *fg = arg;
 	struct gw_fetch *f = fg->f;
 	struct gw *g = f->g;
 	size_t i = fg->ovl;
-	f->outstanding--;
 	if (g) {
 		struct gw_ovl *o = &g->ovl[i];
 		if (res->status == 0)
@@ -862,6 +891,34 @@ static void fetch_get_cb(void *arg, const struct dht_get_result *res)
 			w->hops[i] += res->hops;
 		}
 	}
+	if (g && !f->delivered && res->status == 0 && g->p.current) {
+		/* The get stays outstanding until the check answers. */
+		struct gw_recheck *r = malloc(sizeof(*r) + (res->len ? res->len : 1));
+		if (r) {
+			r->f = f;
+			r->ovl = i;
+			r->res = *res;
+			memcpy(r->blk, res->block, res->len);
+			r->res.block = r->blk;
+			g->st.current_checks++;
+			ddns_blockval_check_current(g->p.current, g->ovl[i].dht, f->key, r->blk,
+						    res->len, recheck_done, r);
+			return;
+		}
+		struct dht_get_result nomem = *res;
+		nomem.status = -ENOMEM;
+		fetch_result(f, i, &nomem);
+		return;
+	}
+	fetch_result(f, i, res);
+}
+
+/* A get's verdict (after the currency check, if any): deliver it or wait
+ * for the other overlays; free the fetch after its last get. */
+static void fetch_result(struct gw_fetch *f, size_t i, const struct dht_get_result *res)
+{
+	struct gw *g = f->g;
+	f->outstanding--;
 	if (g && !f->delivered) {
 		int st = res->status;
 		struct gw_rrset *rs = NULL;

@@ -71,6 +71,8 @@ struct gw_overlay {
 	struct dht *dht;     /* borrowed: must outlive the gateway */
 };
 
+struct ddns_blockval;
+
 struct gw_params {
 	/* "127.0.0.1:5353", "[::1]:53", "127.0.0.1:0" (any free port, see
 	 * gw_port); UDP and TCP on the same address. NULL: no sockets (use
@@ -102,6 +104,12 @@ struct gw_params {
 				     answered SERVFAIL with its EDE from the cache (RFC 9520;
 				     default 30; 0: never); bounded by neg_cache_entries */
 	const char *identity;     /* id.server answer (copied); NULL: the host name */
+	struct ddns_blockval *current; /* before a fetched block is served, check that its
+				     chain is current (ddns_blockval_check_current: every DS
+				     link is the parent's DS block in the DHT, not a copy the
+				     block carries), its fetches counted as the query's RPCs;
+				     a block that fails is answered SERVFAIL. Borrowed.
+				     NULL: no check (default) */
 };
 
 void gw_params_default(struct gw_params *p);
@@ -192,6 +200,8 @@ struct gw_stats {
 	uint64_t neg_with_soa;   /* negative answers that carried their zone's SOA */
 	uint64_t answered_from_cache;              /* IN queries that touched no DHT */
 	uint64_t coalesced;      /* lookup steps that joined an outstanding identical one */
+	uint64_t current_checks, current_failed; /* chain currency checks, and failed ones */
+	uint64_t current_rpcs;   /* RPCs of their DS fetches */
 	uint64_t cname_followed, cname_loops;
 	uint64_t cache_entries, neg_cache_entries; /* now */
 	uint64_t servfail_cache_entries;           /* now */

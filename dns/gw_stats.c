@@ -131,6 +131,9 @@ size_t gw_ch_strings(struct gw *g, const struct dns_name *qname,
 		 (unsigned long long)st.servfail_cache_entries,
 		 (unsigned long long)st.neg_with_soa, (unsigned long long)st.rate_limited,
 		 (unsigned long long)st.rate_limit_sources);
+	snprintf(txt[n++], 256, "current_checks=%llu current_failed=%llu current_rpcs=%llu",
+		 (unsigned long long)st.current_checks, (unsigned long long)st.current_failed,
+		 (unsigned long long)st.current_rpcs);
 	snprintf(txt[n++], 256, "cname_followed=%llu cname_loops=%llu tcp_conns=%llu "
 				"tcp_open=%llu tcp_refused=%llu overload=%llu",
 		 (unsigned long long)st.cname_followed, (unsigned long long)st.cname_loops,
@@ -223,6 +226,13 @@ int gw_metrics_text(struct gw *g, struct ddns_wbuf *w)
 		st.neg_with_soa);
 	counter(w, "rate_limited_total", "UDP queries dropped by the per-source rate limit.",
 		st.rate_limited);
+	counter(w, "current_checks_total", "Fetched blocks whose chain was checked current.",
+		st.current_checks);
+	counter(w, "current_failed_total",
+		"Fetched blocks refused because a DS link was not the parent's current DS.",
+		st.current_failed);
+	counter(w, "current_rpcs_total", "RPCs of the DS fetches those checks made.",
+		st.current_rpcs);
 	gauge(w, "rate_limit_sources", "Sources the rate limit tracks.", st.rate_limit_sources);
 	counter(w, "answered_from_cache_total", "IN queries answered without the DHT.",
 		st.answered_from_cache);

@@ -34,6 +34,7 @@
 struct world {
 	struct simnet *net;
 	struct ddns_blockval *bv;
+	struct dnssec_key *rk;       /* the root's key */
 	struct dns_rrlist root, ex;  /* signed zones */
 	struct dns_blocklist blocks; /* example.'s blocks */
 	struct dht *rogue[16];
@@ -208,7 +209,7 @@ static inline struct world *world_new(const struct ovl_ops *ops, size_t nodes, u
 	int err;
 	w->bv = ddns_blockval_new(&anchor, 1, w_unix_clock, NULL, 0, &err);
 	ck_assert_ptr_nonnull(w->bv);
-	dnssec_key_free(rk);
+	w->rk = rk;
 	dnssec_key_free(ek);
 
 	struct simnet_params sp;
@@ -227,6 +228,16 @@ static inline struct world *world_new(const struct ovl_ops *ops, size_t nodes, u
 		const struct dns_block_out *b = &w->blocks.v[i];
 		w_put(w, simnet_random_live(w->net), b->key, b->data, b->len, true);
 	}
+	/* The root's DNSKEY and its DS for example., as the root publishes
+	 * them: the blocks a gateway's current check fetches. */
+	struct dns_blocklist rb;
+	dns_blocklist_init(&rb);
+	ck_assert_int_eq(dns_block_build_zone(&w->root, NULL, false, &rb), 0);
+	for (size_t i = 0; i < rb.n; i++)
+		if (rb.v[i].type == DNS_T_DS || rb.v[i].type == DNS_T_DNSKEY)
+			w_put(w, simnet_random_live(w->net), rb.v[i].key, rb.v[i].data, rb.v[i].len,
+			      true);
+	dns_blocklist_free(&rb);
 	return w;
 }
 
@@ -236,6 +247,7 @@ static inline void world_free(struct world *w)
 		return;
 	simnet_free(w->net);
 	ddns_blockval_free(w->bv);
+	dnssec_key_free(w->rk);
 	dns_rrlist_free(&w->root);
 	dns_rrlist_free(&w->ex);
 	dns_blocklist_free(&w->blocks);
@@ -415,11 +427,13 @@ static inline int w_ede(const struct dns_msg *m)
 	return -1;
 }
 
-static inline struct gw *w_gateway(struct world *w, size_t node)
+/* A gateway on node; current: it checks chains (gw_params.current). */
+static inline struct gw *w_gateway_current(struct world *w, size_t node, bool current)
 {
 	struct gw_params p;
 	int err;
 	gw_params_default(&p);
+	p.current = current ? w->bv : NULL;
 	p.overlays[0].name = "kad16";
 	p.overlays[0].dht = simnet_dht(w->net, node);
 	p.noverlays = 1;
@@ -427,6 +441,11 @@ static inline struct gw *w_gateway(struct world *w, size_t node)
 	struct gw *g = gw_new(NULL, &p, &err);
 	ck_assert_msg(g != NULL, "gw_new: %s", ddns_strerror(err));
 	return g;
+}
+
+static inline struct gw *w_gateway(struct world *w, size_t node)
+{
+	return w_gateway_current(w, node, false);
 }
 
 #endif

@@ -740,6 +740,92 @@ START_TEST(overload_spares_cached_answers)
 }
 END_TEST
 
+/*
+ * The chain check before serving: with gw_params.current, a block is served
+ * only when its DS links are the parent's DS blocks in the DHT. The root
+ * then publishes a DS for another key of example. (a rollover gone wrong):
+ * the blocks of example. still carry the old DS and the DHT accepts them,
+ * but once the old DS's TTL has passed the gateway answers SERVFAIL, EDE 9
+ * (DNSKEY Missing), and counts the checks and their RPCs.
+ */
+START_TEST(current_chain)
+{
+	struct world *w = world_new(&kad16_ops, NODES, 111);
+	/* On a node with no copy of the DS, its key cache cold (the world's
+	 * nodes share one validator): the check fetches the DS. */
+	uint8_t dk[DHT_KEY_LEN];
+	struct dns_name en = w_name("example.");
+	dns_block_key(&en, DNS_T_DS, dk);
+	size_t at = 0;
+	while (dht_local(simnet_dht(w->net, at), dk, NULL) != DHT_SRC_NONE)
+		at++;
+	ddns_blockval_flush(w->bv);
+	struct gw *g = w_gateway_current(w, at, true);
+	struct dns_msg m;
+	struct gw_stats st;
+	w_ask(w, g, "www.example.", DNS_T_A, 1232, true, DNS_F_RD, 1232, &m);
+	ck_assert_uint_eq(dns_msg_rcode(&m), DNS_R_NOERROR);
+	ck_assert(m.flags & DNS_F_AD);
+	dns_msg_clear(&m);
+	gw_get_stats(g, &st);
+	ck_assert_uint_eq(st.current_checks, 1);
+	ck_assert_uint_eq(st.current_failed, 0);
+	ck_assert_uint_ge(st.current_rpcs, 1);
+	/* The DS is confirmed now: the next block needs no fetch. */
+	uint64_t rpcs = st.current_rpcs;
+	w_ask(w, g, "onlya.example.", DNS_T_A, 1232, true, DNS_F_RD, 1232, &m);
+	ck_assert_uint_eq(dns_msg_rcode(&m), DNS_R_NOERROR);
+	dns_msg_clear(&m);
+	gw_get_stats(g, &st);
+	ck_assert_uint_eq(st.current_checks, 2);
+	ck_assert_uint_eq(st.current_rpcs, rpcs);
+
+	/* The root's new DS for example., signed later than the first. */
+	struct dnssec_key *other;
+	ck_assert_int_eq(dnssec_key_generate(&en, 13, 257, 0, &other), 0);
+	size_t klen, dslen;
+	const uint8_t *krd = dnssec_key_rdata(other, &klen);
+	uint8_t ds[64];
+	ck_assert_int_eq(dnssec_ds_make(&en, krd, klen, 2, ds, sizeof(ds), &dslen), 0);
+	struct dns_rrlist l;
+	dns_rrlist_init(&l);
+	ck_assert_int_eq(dns_rrlist_add_parts(&l, &en, DNS_T_DS, DNS_C_IN, 3600, ds, dslen), 0);
+	ck_assert_int_eq(dnssec_sign_rrset(w->rk, l.rr, 1, (uint32_t)(W_T0 - 1800),
+					   (uint32_t)(W_T0 + 30 * 86400), &l),
+			 0);
+	struct dns_blocklist bl;
+	dns_blocklist_init(&bl);
+	ck_assert_int_eq(dns_block_build_zone(&l, NULL, false, &bl), 0);
+	ck_assert_uint_eq(bl.n, 1);
+	w_put(w, 3, bl.v[0].key, bl.v[0].data, bl.v[0].len, true);
+
+	/* Past the old DS's TTL and every cached answer's. */
+	simnet_run(w->net, 3601ULL * 1000000);
+	w_ask(w, g, "www.example.", DNS_T_AAAA, 1232, true, DNS_F_RD, 1232, &m);
+	ck_assert_uint_eq(dns_msg_rcode(&m), DNS_R_SERVFAIL);
+	ck_assert_int_eq(w_ede(&m), 9);
+	dns_msg_clear(&m);
+	w_ask(w, g, "www.example.", DNS_T_A, 1232, true, DNS_F_RD, 1232, &m);
+	ck_assert_uint_eq(dns_msg_rcode(&m), DNS_R_SERVFAIL);
+	dns_msg_clear(&m);
+	gw_get_stats(g, &st);
+	ck_assert_uint_ge(st.current_failed, 2);
+
+	/* The same world through a gateway without the check still answers
+	 * from the carried chain: that is what the check is for. */
+	struct gw *g2 = w_gateway_current(w, (at + 1) % NODES, false);
+	w_ask(w, g2, "www.example.", DNS_T_AAAA, 1232, true, DNS_F_RD, 1232, &m);
+	ck_assert_uint_eq(dns_msg_rcode(&m), DNS_R_NOERROR);
+	dns_msg_clear(&m);
+	gw_free(g2);
+	dns_blocklist_free(&bl);
+	dns_rrlist_free(&l);
+	dnssec_key_free(other);
+	gw_free(g);
+	world_free(w);
+}
+END_TEST
+
 static Suite *gateway_suite(void)
 {
 	Suite *s = suite_create("gateway");
@@ -755,6 +841,7 @@ static Suite *gateway_suite(void)
 	tcase_add_test(tc, compare_mode);
 	tcase_add_test(tc, rcode_mapping);
 	tcase_add_test(tc, overload_spares_cached_answers);
+	tcase_add_test(tc, current_chain);
 	suite_add_tcase(s, tc);
 	return s;
 }

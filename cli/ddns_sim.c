@@ -35,6 +35,7 @@ struct simopts {
 	double records, queries, unresolved, slashdot, zipf, conv_resolvers;
 	bool storage, json, quiet, pns, no_cache, verify;
 	bool replicas_set;
+	struct sim_faults faults;
 	const char *overlay[MAX_OVERLAYS];
 	size_t noverlay;
 	const char *matrix, *latdist, *names, *out, *trace;
@@ -54,6 +55,10 @@ static void sim_usage(FILE *fp)
 		"  --overlay NAME       chord or kad16 (default kad16); repeat to compare\n"
 		"  --seed S             simulation seed (default 1); same seed, same run\n"
 		"  --loss P             datagram loss probability 0..1 (default 0)\n"
+		"  --dup P              probability a datagram is delivered twice (default 0)\n"
+		"  --reorder P[:MS]     probability a datagram is held up to MS more (default\n"
+		"                       100), so later ones overtake it (default 0)\n"
+		"  --spike P:MS         probability a datagram waits MS more (default 0)\n"
 		"  --fail FRACTION      crash this share of nodes (after the puts in a\n"
 		"                       storage run), then let maintenance run (default 0)\n"
 		"  --latency-ms MS      constant one-way latency (lookup runs; default 10)\n"
@@ -121,6 +126,42 @@ static int parse_num(const char *opt, const char *s, double lo, double hi, doubl
 	return 0;
 }
 
+/* "P" or "P:MS" (ms_needed: the :MS part is required). */
+static int parse_fault(const char *opt, const char *s, bool ms_needed, double *p, uint64_t *us)
+{
+	char buf[64];
+	snprintf(buf, sizeof(buf), "%s", s);
+	char *colon = strchr(buf, ':');
+	double ms = 0;
+	if (colon)
+		*colon = '\0';
+	if ((ms_needed && !colon) || parse_num(opt, buf, 0, 1, p) ||
+	    (colon && parse_num(opt, colon + 1, 0, 1e6, &ms))) {
+		if (ms_needed && !colon)
+			fprintf(stderr, "ddns sim: %s wants P:MS, got '%s'\n", opt, s);
+		return -1;
+	}
+	*us = (uint64_t)(ms * 1000);
+	if (!colon && !ms_needed)
+		*us = 100000; /* --reorder P: up to 100 ms */
+	return 0;
+}
+
+static void json_faults(FILE *fp, const struct sim_faults *f, const struct sim *sim)
+{
+	struct sim_stats st;
+	sim_get_stats(sim, &st);
+	fprintf(fp,
+		"\"faults\":{\"dup\":%g,\"reorder\":%g,\"reorder_ms\":%g,\"spike\":%g,"
+		"\"spike_ms\":%g,\"datagrams_sent\":%llu,\"duplicated\":%llu,\"reordered\":%llu,"
+		"\"spiked\":%llu,\"lost\":%llu}",
+		f->dup, f->reorder, (double)f->reorder_us / 1000, f->spike,
+		(double)f->spike_us / 1000, (unsigned long long)st.datagrams_sent,
+		(unsigned long long)st.datagrams_duplicated,
+		(unsigned long long)st.datagrams_reordered, (unsigned long long)st.datagrams_spiked,
+		(unsigned long long)st.datagrams_lost);
+}
+
 static void json_dist(FILE *fp, const char *name, const struct ddns_dist *d, double scale)
 {
 	fprintf(fp, "\"%s\":{\"min\":%g,\"median\":%g,\"mean\":%.4f,\"p90\":%g,\"p99\":%g,\"max\":%g}",
@@ -186,6 +227,7 @@ static int run_lookups(const struct simopts *o, const char *overlay)
 	p.ops = ovl_ops_by_name(overlay);
 	p.seed = (uint64_t)o->seed;
 	p.loss = o->loss;
+	p.faults = o->faults;
 	p.latency = lat;
 	p.ovl.replicas = (unsigned)o->replicas;
 	p.ovl.succ_list_len = (unsigned)o->succ;
@@ -242,6 +284,8 @@ static int run_lookups(const struct simopts *o, const char *overlay)
 		json_dist(stdout, "rpcs", &rpcs, 1);
 		printf(",");
 		json_lat(stdout, "latency_ms", &latd);
+		printf(",");
+		json_faults(stdout, &o->faults, simnet_sim(net));
 		printf(",\"sim_seconds\":%.3f,\"wall_seconds\":%.3f,\"peak_rss_bytes\":%ld}\n", sim_s,
 		       wall_s, peak_rss_bytes());
 	} else {
@@ -655,6 +699,7 @@ static int run_storage(const struct simopts *o)
 		p.net.ops = ovl_ops_by_name(o->overlay[i]);
 		p.net.seed = (uint64_t)o->seed;
 		p.net.loss = o->loss;
+		p.net.faults = o->faults;
 		p.net.latency = lat;
 		p.net.ovl.succ_list_len = (unsigned)o->succ;
 		p.net.ovl.k = (unsigned)o->k;
@@ -733,7 +778,7 @@ int ddns_cmd_sim(int argc, char **argv)
 	enum { O_NODES = 256, O_OVERLAY, O_LOOKUPS, O_SEED, O_LOSS, O_FAIL, O_LAT, O_MATRIX,
 	       O_LATDIST, O_REPLICAS, O_SUCC, O_K, O_ALPHA, O_PNS, O_PAR, O_JSON, O_QUIET,
 	       O_RECORDS, O_QUERIES, O_UNRES, O_SLASH, O_ZIPF, O_NAMES, O_NOCACHE, O_VERIFY,
-	       O_OUT, O_CONVRES, O_VNODES, O_TRACE };
+	       O_OUT, O_CONVRES, O_VNODES, O_TRACE, O_DUP, O_REORDER, O_SPIKE };
 	static const struct option opts[] = {
 		{"nodes", required_argument, NULL, O_NODES},
 		{"overlay", required_argument, NULL, O_OVERLAY},
@@ -741,6 +786,9 @@ int ddns_cmd_sim(int argc, char **argv)
 		{"seed", required_argument, NULL, O_SEED},
 		{"loss", required_argument, NULL, O_LOSS},
 		{"fail", required_argument, NULL, O_FAIL},
+		{"dup", required_argument, NULL, O_DUP},
+		{"reorder", required_argument, NULL, O_REORDER},
+		{"spike", required_argument, NULL, O_SPIKE},
 		{"latency-ms", required_argument, NULL, O_LAT},
 		{"latency-matrix", required_argument, NULL, O_MATRIX},
 		{"latency-dist", required_argument, NULL, O_LATDIST},
@@ -791,6 +839,14 @@ int ddns_cmd_sim(int argc, char **argv)
 		case O_SEED: bad = parse_num("--seed", optarg, 0, 9e15, &o.seed); break;
 		case O_LOSS: bad = parse_num("--loss", optarg, 0, 0.99, &o.loss); break;
 		case O_FAIL: bad = parse_num("--fail", optarg, 0, 0.99, &o.fail); break;
+		case O_DUP: bad = parse_num("--dup", optarg, 0, 1, &o.faults.dup); break;
+		case O_REORDER:
+			bad = parse_fault("--reorder", optarg, false, &o.faults.reorder,
+					  &o.faults.reorder_us);
+			break;
+		case O_SPIKE:
+			bad = parse_fault("--spike", optarg, true, &o.faults.spike, &o.faults.spike_us);
+			break;
 		case O_LAT: bad = parse_num("--latency-ms", optarg, 0, 1e5, &o.lat_ms); break;
 		case O_MATRIX: o.matrix = optarg; break;
 		case O_LATDIST: o.latdist = optarg; o.storage = true; break;

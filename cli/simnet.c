@@ -72,6 +72,7 @@ struct simnet *simnet_new(const struct simnet_params *p)
 	sim_params_default(&sp);
 	sp.seed = p->seed;
 	sp.loss = p->loss;
+	sp.faults = p->faults;
 	sp.latency = p->latency;
 	n->sim = sim_new(&sp);
 	if (!n->sim) {

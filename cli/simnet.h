@@ -28,6 +28,7 @@ struct simnet_params {
 	struct ovl_params ovl;       /* per-node overlay parameters */
 	uint64_t seed;
 	double loss;                 /* datagram loss probability */
+	struct sim_faults faults;    /* duplication, reordering, delay spikes */
 	struct sim_latency *latency; /* borrowed; NULL: constant 10 ms one way */
 	uint64_t join_gap_us;        /* virtual time between joins (default 200 ms) */
 	uint64_t settle_us;          /* stabilisation after building (default 60 s) */

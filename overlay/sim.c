@@ -100,6 +100,7 @@ struct sim {
 	uint64_t seq;
 	uint64_t seed;
 	double loss;
+	struct sim_faults faults;
 	size_t mtu;
 	sim_tap_cb tap;
 	void *tap_arg;
@@ -379,21 +380,39 @@ static int sim_send(struct tr *t, const struct tr_addr *to, const uint8_t *data,
 		return 0;
 	}
 	uint64_t delay = s->latency->one_way_us(s->latency->arg, n->index, d->index, &s->rng);
-	struct sim_pkt *p = malloc(sizeof(*p) + len);
-	if (!p)
-		return -ENOMEM;
-	p->from = t->self;
-	p->src = n->index;
-	p->dst = d->index;
-	p->len = (uint32_t)len;
-	if (len)
-		memcpy(p->data, data, len);
-	uint64_t at = s->now + delay;
-	if (at < s->now)
-		at = UINT64_MAX;
-	if (heap_push(s, at, EV_PKT, p) != 0) {
-		free(p);
-		return -ENOMEM;
+	const struct sim_faults *f = &s->faults;
+	if (f->spike > 0 && ddns_rng_double(&s->rng) < f->spike) {
+		delay += f->spike_us;
+		s->st.datagrams_spiked++;
+	}
+	if (f->reorder > 0 && ddns_rng_double(&s->rng) < f->reorder) {
+		delay += (uint64_t)(ddns_rng_double(&s->rng) * (double)f->reorder_us);
+		s->st.datagrams_reordered++;
+	}
+	int copies = 1;
+	uint64_t again = 0;
+	if (f->dup > 0 && ddns_rng_double(&s->rng) < f->dup) {
+		copies = 2;
+		again = (uint64_t)(ddns_rng_double(&s->rng) * (double)delay);
+		s->st.datagrams_duplicated++;
+	}
+	for (int c = 0; c < copies; c++) {
+		struct sim_pkt *p = malloc(sizeof(*p) + len);
+		if (!p)
+			return -ENOMEM;
+		p->from = t->self;
+		p->src = n->index;
+		p->dst = d->index;
+		p->len = (uint32_t)len;
+		if (len)
+			memcpy(p->data, data, len);
+		uint64_t at = s->now + delay + (c ? again : 0);
+		if (at < s->now)
+			at = UINT64_MAX;
+		if (heap_push(s, at, EV_PKT, p) != 0) {
+			free(p);
+			return -ENOMEM;
+		}
 	}
 	return 0;
 }
@@ -446,6 +465,7 @@ struct sim *sim_new(const struct sim_params *p)
 		return NULL;
 	s->seed = p->seed;
 	s->loss = p->loss;
+	sim_set_faults(s, &p->faults);
 	s->mtu = p->mtu ? p->mtu : 65507;
 	s->latency = p->latency;
 	if (!s->latency) {
@@ -935,6 +955,13 @@ void sim_latency_free(struct sim_latency *l)
 }
 
 void sim_set_loss(struct sim *s, double loss) { s->loss = loss; }
+
+void sim_set_faults(struct sim *s, const struct sim_faults *f)
+{
+	s->faults = *f;
+	if (s->faults.reorder > 0 && s->faults.reorder_us == 0)
+		s->faults.reorder_us = 100000;
+}
 
 void sim_set_tap(struct sim *s, sim_tap_cb cb, void *arg)
 {

@@ -51,9 +51,23 @@ struct sim_latency *sim_latency_matrix_load(const char *path, double unit_us, ui
 size_t sim_latency_matrix_hosts(const struct sim_latency *l);
 void sim_latency_free(struct sim_latency *l);
 
+/* Faults the network injects besides loss, each drawn per datagram from
+ * the world PRNG only when its probability is above 0 (so a run without
+ * them draws the same numbers as before they existed). */
+struct sim_faults {
+	double dup;          /* probability a datagram is delivered twice; the copy
+				arrives up to one more one-way delay later */
+	double reorder;      /* probability a datagram is held an extra uniform
+				0..reorder_us, so later ones overtake it */
+	uint64_t reorder_us; /* (default 100 ms when reorder > 0 and this is 0) */
+	double spike;        /* probability a datagram waits an extra spike_us */
+	uint64_t spike_us;
+};
+
 struct sim_params {
 	uint64_t seed;
 	double loss;                 /* probability each datagram is dropped */
+	struct sim_faults faults;
 	struct sim_latency *latency; /* borrowed; NULL: constant 10 ms */
 	size_t mtu;                  /* default 65507 */
 };
@@ -95,6 +109,7 @@ uint64_t sim_trace_hash(const struct sim *s);
 struct sim_stats {
 	uint64_t events;
 	uint64_t datagrams_sent, datagrams_delivered, datagrams_lost, datagrams_to_dead;
+	uint64_t datagrams_duplicated, datagrams_reordered, datagrams_spiked; /* sim_faults */
 	uint64_t bytes_sent;
 	uint64_t timers_fired;
 	size_t nodes;
@@ -126,6 +141,8 @@ size_t sim_latency_matrix_host_of(const struct sim_latency *l, uint32_t node);
 /* Change the loss probability from now on (e.g. a network built without
  * loss, then measured under loss). */
 void sim_set_loss(struct sim *s, double loss);
+/* The same for the other faults (a copy of *f is kept). */
+void sim_set_faults(struct sim *s, const struct sim_faults *f);
 
 /* A tap on the wire: called for every datagram a live node sends (the
  * ones sim_stats.datagrams_sent counts), before loss is drawn, with the

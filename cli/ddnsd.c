@@ -25,7 +25,7 @@ static void usage(FILE *f)
 		"usage: ddnsd --listen ADDR:PORT [--overlay kad16|chord ...] [--join ADDR:PORT ...]\n"
 		"             [--dns ADDR:PORT] [--trust-anchor FILE] [--data-dir DIR]\n"
 		"             [--replicas N] [--vnodes N] [--gateway-mode default|compare]\n"
-		"             [--servfail-ttl SECONDS] [--rate-limit QPS]\n"
+		"             [--servfail-ttl SECONDS] [--rate-limit QPS] [--max-store SIZE]\n"
 		"             [--metrics ADDR:PORT] [--config FILE] [--log-level LEVEL]\n"
 		"             [--log-file FILE] [--pid-file FILE]\n"
 		"             [--latency-matrix FILE [--latency-host I] [--latency-seed S]]\n"
@@ -53,6 +53,11 @@ static void usage(FILE *f)
 		"                          per overlay instance (DIR/kad16-0, ...); without\n"
 		"                          it blocks live in memory only\n"
 		"  --replicas N            copies of each block, 1..16 (default 6)\n"
+		"  --max-store SIZE        bound on the block bytes each overlay instance\n"
+		"                          stores (suffix K, M, G; at least 64K): past it a\n"
+		"                          put or replica copy is refused 'store full' and\n"
+		"                          nothing stored changes (default: no bound but\n"
+		"                          the store's 1 GiB map, which refuses the same way)\n"
 		"  --vnodes N              virtual nodes per overlay, 1..16 (default 1)\n"
 		"  --gateway-mode MODE     default: look up through kad16 (or the only\n"
 		"                          overlay); compare: through every overlay, all\n"
@@ -101,6 +106,7 @@ static const struct option long_opts[] = {
 	{"gateway-mode", required_argument, NULL, 0},
 	{"servfail-ttl", required_argument, NULL, 0},
 	{"rate-limit", required_argument, NULL, 0},
+	{"max-store", required_argument, NULL, 0},
 	{"metrics", required_argument, NULL, 0},
 	{"config", required_argument, NULL, 0},
 	{"log-level", required_argument, NULL, 0},

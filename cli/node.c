@@ -119,6 +119,32 @@ static int list_add(struct str_list l, const char *opt, const char *value, char 
 	return 0;
 }
 
+/* "N", "NK", "NM" or "NG" (powers of 1024), 64 KiB .. 1 TiB. */
+static int parse_size(const char *s, uint64_t *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || end == s || *s == '-')
+		return -1;
+	unsigned shift = 0;
+	if (*end == 'K' || *end == 'k')
+		shift = 10;
+	else if (*end == 'M' || *end == 'm')
+		shift = 20;
+	else if (*end == 'G' || *end == 'g')
+		shift = 30;
+	if (shift)
+		end++;
+	if (*end || v > (1ULL << 40) >> shift)
+		return -1;
+	v <<= shift;
+	if (v < (64ULL << 10))
+		return -1;
+	*out = v;
+	return 0;
+}
+
 static int parse_uint(const char *s, unsigned lo, unsigned hi, unsigned *out)
 {
 	char *end;
@@ -147,7 +173,7 @@ int node_config_set(struct node_config *c, const char *name, const char *value, 
 	static const char *const with_value[] = {
 		"listen", "overlay", "join", "dns", "trust-anchor", "data-dir", "replicas",
 		"vnodes", "gateway-mode", "servfail-ttl", "rate-limit", "metrics", "log-level",
-		"log-file", "pid-file"};
+		"log-file", "pid-file", "max-store"};
 	bool needs = false, known = strcmp(name, "test-forge") == 0;
 	for (size_t i = 0; i < sizeof(with_value) / sizeof(with_value[0]); i++)
 		if (strcmp(name, with_value[i]) == 0)
@@ -202,6 +228,12 @@ int node_config_set(struct node_config *c, const char *name, const char *value, 
 		if (parse_uint(value, 0, 1000000, &c->rate_limit) != 0)
 			return bad(err, errlen,
 				   "--rate-limit: want queries per second from 0 to 1000000, got '%s'",
+				   value);
+	} else if (strcmp(name, "max-store") == 0) {
+		if (parse_size(value, &c->max_store) != 0)
+			return bad(err, errlen,
+				   "--max-store: want a size in bytes (suffix K, M or G) from 64K to "
+				   "1024G, got '%s'",
 				   value);
 	} else if (strcmp(name, "vnodes") == 0) {
 		if (parse_uint(value, 1, NODE_MAX_VNODES, &c->vnodes) != 0)
@@ -909,6 +941,14 @@ static int start_inst(struct node *n, struct inst *x, const struct node_config *
 	struct dht_params dp;
 	dht_params_default(&dp);
 	dp.replicas = c->replicas;
+	if (c->max_store) {
+		dp.max_store_bytes = c->max_store;
+		/* The map holds the blocks and LMDB's pages around them: the
+		 * bound is reached before the map is. */
+		uint64_t map = 2 * c->max_store + (64ULL << 20);
+		if (map > dp.map_size)
+			dp.map_size = (size_t)map;
+	}
 	char dir[4096];
 	if (c->data_dir) {
 		if (snprintf(dir, sizeof(dir), "%s/%s-%u", c->data_dir, x->ops->name, x->vnode) >=

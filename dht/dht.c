@@ -385,6 +385,8 @@ static void count_refusal(struct dht *d, int status)
 		d->st.refused_bogus++;
 	else
 		d->st.refused_other++;
+	if (status == -ENOSPC)
+		d->st.refused_full++;
 }
 
 static void acc_validated(struct dht *d, void *ctx, int status, const void *data)
@@ -417,10 +419,25 @@ static void acc_validated(struct dht *d, void *ctx, int status, const void *data
 		acc_finish(d, a, err);
 		return;
 	}
+	if (!same && d->p.max_store_bytes) {
+		struct dht_entry *old = dht_store_find(d->store, a->key);
+		uint64_t now = dht_store_bytes(d->store) - (old ? old->len : 0);
+		if (now + a->len > d->p.max_store_bytes) {
+			snprintf(a->reason, sizeof(a->reason),
+				 "store full: %llu + %zu bytes, limit %llu", (unsigned long long)now,
+				 a->len, (unsigned long long)d->p.max_store_bytes);
+			count_refusal(d, -ENOSPC);
+			acc_finish(d, a, -ENOSPC);
+			return;
+		}
+	}
 	if (!same) {
 		err = dht_store_put(d->store, a->key, meta, a->blk, a->len);
 		if (err) {
-			snprintf(a->reason, sizeof(a->reason), "storage failed: %s", ddns_strerror(err));
+			snprintf(a->reason, sizeof(a->reason), "%s: %s",
+				 err == -ENOSPC ? "store full" : "storage failed",
+				 ddns_strerror(err));
+			count_refusal(d, err);
 			acc_finish(d, a, err);
 			return;
 		}
@@ -655,7 +672,8 @@ static void put_reply(struct dht *d, void *ctx, int status, const void *data)
 	p->reason[rl] = 0;
 	/* Only our own error codes cross the wire; anything else is a refusal. */
 	int st = dm.status;
-	if (st != 0 && st != -ENOMEM && st != -EIO && !(st < DDNS_ERR_BASE && st > DDNS_ERR_MIN))
+	if (st != 0 && st != -ENOMEM && st != -EIO && st != -ENOSPC &&
+	    !(st < DDNS_ERR_BASE && st > DDNS_ERR_MIN))
 		st = DDNS_EREFUSED;
 	p->res.replicas_stored = st == 0 ? dm.kind : 0;
 	put_finish(d, p, st);

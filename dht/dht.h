@@ -86,6 +86,9 @@ struct dht_params {
 	uint64_t zone_quota_bytes;  /* per zone, stored on one node (0: unlimited) */
 	uint64_t zone_quota_blocks; /* per zone, stored on one node (0: unlimited) */
 	size_t max_block;           /* largest block accepted (default DHT_MAX_BLOCK) */
+	uint64_t max_store_bytes;   /* bound on the block bytes this node stores, primary and
+				       replica (0: none but the LMDB map); a copy past it is
+				       refused with -ENOSPC "store full" and nothing changes */
 	uint64_t maint_us;          /* maintenance period (default 30 s; 0: only on change) */
 	uint64_t change_delay_us;   /* maintenance this long after an overlay change (default 2 s) */
 	unsigned placement_rounds;  /* re-check placement of non-owned blocks every n rounds (default 4) */
@@ -188,6 +191,7 @@ struct dht_stats {
 	uint64_t transfers_served;    /* block copies sent: lookup values and fetches */
 	uint64_t cache_hits;          /* value requests answered from this node's cache */
 	uint64_t refused_bogus, refused_stale, refused_quota, refused_other;
+	uint64_t refused_full;        /* -ENOSPC: max_store_bytes or a full map (in refused_other too) */
 	uint64_t maint_rounds, maint_digest_rpcs, maint_blocks_pushed, maint_handoffs;
 	uint64_t cache_evictions, cache_expired;
 	uint64_t rpcs_sent;

@@ -127,6 +127,8 @@ static int lmdb_err(int rc)
 {
 	if (rc == ENOMEM)
 		return -ENOMEM;
+	if (rc == MDB_MAP_FULL || rc == ENOSPC)
+		return -ENOSPC; /* the map (or the disk) is full: nothing was written */
 	if (rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH || rc == MDB_CORRUPTED ||
 	    rc == MDB_PAGE_NOTFOUND || rc == MDB_BAD_TXN)
 		return DDNS_ECORRUPT;

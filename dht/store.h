@@ -64,7 +64,8 @@ int dht_store_check(struct dht_store *s, const uint8_t key[DHT_KEY_LEN],
 		    const struct dht_block_meta *meta, const uint8_t *blk, size_t len,
 		    bool check_quota, uint64_t quota_bytes, uint64_t quota_blocks, bool *same,
 		    char *reason, size_t reasonlen) DDNS_WUR;
-/* Insert or replace (no checks). Durable before it returns. 0, -ENOMEM, -EIO. */
+/* Insert or replace (no checks). Durable before it returns. 0, -ENOMEM,
+ * -ENOSPC (the LMDB map or the disk is full; the store is unchanged), -EIO. */
 int dht_store_put(struct dht_store *s, const uint8_t key[DHT_KEY_LEN],
 		  const struct dht_block_meta *meta, const uint8_t *blk, size_t len) DDNS_WUR;
 /* Remove a block (durably). 0 or -EIO; missing keys are fine. */

@@ -195,6 +195,87 @@ START_TEST(zone_quota)
 }
 END_TEST
 
+/*
+ * max_store_bytes: a node whose store is full refuses further copies with
+ * -ENOSPC "store full", whether it is a put's owner or a replica; no node
+ * goes past the bound; every acknowledged put stays readable; a full node
+ * still replaces a block by a newer version of no greater size.
+ */
+START_TEST(store_full)
+{
+	struct dht_params dp;
+	dht_params_default(&dp);
+	dp.max_store_bytes = 3000;
+	dp.maint_us = 0; /* the copies come from the puts alone */
+	struct dnet *x = dnet_new(ops_of(_i), 16, 17, &dp);
+	ck_assert_ptr_nonnull(x);
+	uint8_t blk[BLK_MAX], key[DHT_KEY_LEN];
+	char reason[160];
+	uint64_t far = 3600ULL * 1000000;
+	static bool acked[120];
+	unsigned ok = 0, full = 0;
+	size_t len = 0;
+	for (uint32_t name = 0; name < 120; name++) {
+		toy_key("fill.", name, key);
+		len = toy_block(blk, "fill.", name, 1, far, 150, false);
+		struct dht_put_result pr = dnet_put1(x, name % 16, key, blk, len, reason, sizeof(reason));
+		acked[name] = pr.status == 0;
+		if (pr.status == 0) {
+			ok++;
+		} else {
+			ck_assert_msg(pr.status == -ENOSPC, "put: %s (%s)", ddns_strerror(pr.status),
+				      reason);
+			ck_assert_msg(strstr(reason, "store full") != NULL, "reason: %s", reason);
+			full++;
+		}
+	}
+	uint64_t refused = 0;
+	for (size_t i = 0; i < x->cap; i++) {
+		struct dht_stats st;
+		dht_get_stats(x->d[i], &st);
+		ck_assert_uint_le(st.bytes_stored, dp.max_store_bytes);
+		refused += st.refused_full;
+	}
+	printf("%s: %u puts acknowledged, %u refused, %llu copies refused for a full store\n",
+	       ovl_ops_name(ops_of(_i)), ok, full, (unsigned long long)refused);
+	ck_assert_uint_gt(ok, 0);
+	ck_assert_uint_gt(full, 0);
+	ck_assert_uint_ge(refused, full);
+	/* Every acknowledged block is on its responsible node. Replicas that
+	 * were full hold no copy, so a get, which asks at most 3 replicas after
+	 * the lookup, can miss one with few copies: most are found. */
+	unsigned acked_n = 0, found = 0;
+	for (uint32_t name = 0; name < 120; name++) {
+		if (!acked[name])
+			continue;
+		acked_n++;
+		toy_key("fill.", name, key);
+		size_t owner = simnet_oracle(x->net, key);
+		ck_assert_int_eq(dht_local(x->d[owner], key, NULL), DHT_SRC_LOCAL_STORE);
+		struct get_rec g = dnet_get1(x, (name + 5) % 16, key);
+		if (g.status == 0) {
+			ck_assert_uint_eq(g.version, 1);
+			found++;
+		} else {
+			ck_assert_int_eq(g.status, DDNS_ENOTFOUND);
+		}
+	}
+	printf("%s: %u of %u acknowledged blocks found by a get\n", ovl_ops_name(ops_of(_i)),
+	       found, acked_n);
+	ck_assert_uint_ge(found * 10, acked_n * 9);
+	/* A newer version of an acknowledged block fits in the old one's place. */
+	uint32_t first = 0;
+	while (!acked[first])
+		first++;
+	toy_key("fill.", first, key);
+	len = toy_block(blk, "fill.", first, 2, far, 150, false);
+	struct dht_put_result pr = dnet_put1(x, 3, key, blk, len, reason, sizeof(reason));
+	ck_assert_msg(pr.status == 0, "newer version: %s (%s)", ddns_strerror(pr.status), reason);
+	ck_assert_uint_eq(dnet_get1(x, 7, key).version, 2);
+	dnet_free(x);
+}
+END_TEST
+
 START_TEST(path_caching)
 {
 	struct dnet *x = dnet_new(ops_of(_i), 64, 15, NULL);
@@ -258,6 +339,7 @@ static Suite *suite(void)
 	tcase_add_loop_test(tc, forged_and_replay_refused, 0, 2);
 	tcase_add_loop_test(tc, newer_replaces_after_cache_expiry, 0, 2);
 	tcase_add_loop_test(tc, zone_quota, 0, 2);
+	tcase_add_loop_test(tc, store_full, 0, 2);
 	tcase_add_loop_test(tc, path_caching, 0, 2);
 	tcase_add_loop_test(tc, free_cancels_pending, 0, 2);
 	suite_add_tcase(s, tc);

@@ -75,12 +75,35 @@ START_TEST(command_line_replaces_the_files_lists)
 }
 END_TEST
 
+START_TEST(max_store_sizes)
+{
+	struct node_config c;
+	char err[256] = "";
+	node_config_init(&c);
+	ck_assert_uint_eq(c.max_store, 0);
+	ck_assert_int_eq(set(&c, "max-store", "512M", err), 0);
+	ck_assert_uint_eq(c.max_store, 512ULL << 20);
+	ck_assert_int_eq(set(&c, "max-store", "2g", err), 0);
+	ck_assert_uint_eq(c.max_store, 2ULL << 30);
+	ck_assert_int_eq(set(&c, "max-store", "65536", err), 0);
+	ck_assert_uint_eq(c.max_store, 65536);
+	static const char *const bad[] = {"1K", "-1G", "12X", "", "2048G", "1.5G", "M"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ck_assert_msg(set(&c, "max-store", bad[i], err) != 0, "accepted '%s'", bad[i]);
+		ck_assert_uint_eq(c.max_store, 65536);
+	}
+	ck_assert_ptr_nonnull(strstr(err, "--max-store"));
+	node_config_free(&c);
+}
+END_TEST
+
 static Suite *cfg_suite(void)
 {
 	Suite *s = suite_create("node_config");
 	TCase *tc = tcase_create("lists");
 	tcase_add_test(tc, joins_accumulate_up_to_the_bound_and_refuse_repeats);
 	tcase_add_test(tc, command_line_replaces_the_files_lists);
+	tcase_add_test(tc, max_store_sizes);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -5,6 +5,7 @@
  * checks, the LRU cache bounded by bytes with expiry; and dht/msg.c codecs.
  */
 #include <check.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,6 +71,59 @@ START_TEST(persist_reopen)
 	ck_assert_uint_eq(e->zone->blocks, 50); /* "b." holds the 50 even ones */
 	memset(key, 5, sizeof(key));
 	ck_assert_ptr_null(dht_store_find(s, key));
+	dht_store_close(s);
+	rmtree(dir);
+}
+END_TEST
+
+/* A full LMDB map: the put that does not fit is refused with -ENOSPC, the
+ * store is unchanged by it, stays usable (a delete, then a put that fits),
+ * and every put acknowledged before is there after a reopen. */
+START_TEST(map_full)
+{
+	const char *dir = tmpdir();
+	char sub[128], why[256];
+	snprintf(sub, sizeof(sub), "%s/store", dir);
+	struct dht_store *s;
+	const size_t map = 256 * 1024;
+	ck_assert_int_eq(dht_store_open(sub, map, &s, why, sizeof(why)), 0);
+	static uint8_t blk[3000];
+	struct dht_block_meta m;
+	uint8_t key[DHT_KEY_LEN];
+	int n = 0, rc = 0;
+	for (; n < 1000; n++) {
+		memset(key, 0, sizeof(key));
+		memcpy(key, &n, sizeof(n));
+		memset(blk, 'a' + n % 26, sizeof(blk));
+		meta_of(&m, "z.", 1);
+		if ((rc = dht_store_put(s, key, &m, blk, sizeof(blk))) != 0)
+			break;
+	}
+	ck_assert_int_eq(rc, -ENOSPC);
+	ck_assert_int_gt(n, 10);
+	ck_assert_uint_eq(dht_store_count(s), (size_t)n);
+	memset(key, 0, sizeof(key));
+	memcpy(key, &n, sizeof(n));
+	ck_assert_ptr_null(dht_store_find(s, key));
+	/* Still usable: room made by a delete takes a new block. */
+	int gone = 0;
+	memset(key, 0, sizeof(key));
+	memcpy(key, &gone, sizeof(gone));
+	ck_assert_int_eq(dht_store_del(s, key), 0);
+	memset(key, 0, sizeof(key));
+	memcpy(key, &n, sizeof(n));
+	ck_assert_int_eq(dht_store_put(s, key, &m, blk, 100), 0);
+	dht_store_close(s);
+	ck_assert_int_eq(dht_store_open(sub, map, &s, why, sizeof(why)), 0);
+	ck_assert_uint_eq(dht_store_count(s), (size_t)n);
+	for (int i = 1; i < n; i++) {
+		memset(key, 0, sizeof(key));
+		memcpy(key, &i, sizeof(i));
+		struct dht_entry *e = dht_store_find(s, key);
+		ck_assert_ptr_nonnull(e);
+		ck_assert_uint_eq(e->len, sizeof(blk));
+		ck_assert_uint_eq(e->data[DHT_VAL_HDR + 100], (uint8_t)('a' + i % 26));
+	}
 	dht_store_close(s);
 	rmtree(dir);
 }
@@ -246,6 +300,7 @@ int main(void)
 	Suite *s = suite_create("dht-store");
 	TCase *tc = tcase_create("store");
 	tcase_add_test(tc, persist_reopen);
+	tcase_add_test(tc, map_full);
 	tcase_add_test(tc, corrupt_and_foreign);
 	tcase_add_test(tc, version_and_quota);
 	tcase_add_test(tc, cache_lru_and_expiry);

@@ -412,24 +412,12 @@ static void acc_validated(struct dht *d, void *ctx, int status, const void *data
 	/* Quotas are per node and bind replicas as much as owners: a zone's
 	 * share of this node's store is bounded whoever sent the block. */
 	int err = dht_store_check(d->store, a->key, meta, a->blk, a->len, true,
-				  d->p.zone_quota_bytes, d->p.zone_quota_blocks, &same, a->reason,
-				  sizeof(a->reason));
+				  d->p.zone_quota_bytes, d->p.zone_quota_blocks, d->p.max_store_bytes,
+				  &same, a->reason, sizeof(a->reason));
 	if (err) {
 		count_refusal(d, err);
 		acc_finish(d, a, err);
 		return;
-	}
-	if (!same && d->p.max_store_bytes) {
-		struct dht_entry *old = dht_store_find(d->store, a->key);
-		uint64_t now = dht_store_bytes(d->store) - (old ? old->len : 0);
-		if (now + a->len > d->p.max_store_bytes) {
-			snprintf(a->reason, sizeof(a->reason),
-				 "store full: %llu + %zu bytes, limit %llu", (unsigned long long)now,
-				 a->len, (unsigned long long)d->p.max_store_bytes);
-			count_refusal(d, -ENOSPC);
-			acc_finish(d, a, -ENOSPC);
-			return;
-		}
 	}
 	if (!same) {
 		err = dht_store_put(d->store, a->key, meta, a->blk, a->len);

@@ -334,8 +334,8 @@ struct dht_entry *dht_store_find(struct dht_store *s, const uint8_t key[DHT_KEY_
 
 int dht_store_check(struct dht_store *s, const uint8_t key[DHT_KEY_LEN],
 		    const struct dht_block_meta *meta, const uint8_t *blk, size_t len,
-		    bool check_quota, uint64_t quota_bytes, uint64_t quota_blocks, bool *same,
-		    char *reason, size_t reasonlen)
+		    bool check_quota, uint64_t quota_bytes, uint64_t quota_blocks,
+		    uint64_t max_bytes, bool *same, char *reason, size_t reasonlen)
 {
 	struct dht_entry *e = dht_store_find(s, key);
 	*same = false;
@@ -359,6 +359,12 @@ int dht_store_check(struct dht_store *s, const uint8_t key[DHT_KEY_LEN],
 	}
 	if (!check_quota)
 		return 0;
+	uint64_t total = s->bytes - (e ? e->len : 0);
+	if (max_bytes && total + len > max_bytes) {
+		snprintf(reason, reasonlen, "store full: %llu + %zu bytes, limit %llu",
+			 (unsigned long long)total, len, (unsigned long long)max_bytes);
+		return -ENOSPC;
+	}
 	struct dht_zone *z = zone_get(s, meta->zone, meta->zone_len, false);
 	uint64_t blocks = z ? z->blocks : 0, bytes = z ? z->bytes : 0;
 	if (e && e->zone == z) {

@@ -59,11 +59,13 @@ void dht_store_close(struct dht_store *s);
 struct dht_entry *dht_store_find(struct dht_store *s, const uint8_t key[DHT_KEY_LEN]);
 /* May blk with meta replace what is stored under key? 0, DDNS_ESTALE (older
  * version, or same version with other content; *same set when identical),
- * DDNS_EQUOTA (only with check_quota). reason gets a short explanation. */
+ * DDNS_EQUOTA (the zone's quota) or -ENOSPC "store full" (the store would
+ * pass max_bytes; 0: no bound), both only with check_quota. reason gets a
+ * short explanation. */
 int dht_store_check(struct dht_store *s, const uint8_t key[DHT_KEY_LEN],
 		    const struct dht_block_meta *meta, const uint8_t *blk, size_t len,
-		    bool check_quota, uint64_t quota_bytes, uint64_t quota_blocks, bool *same,
-		    char *reason, size_t reasonlen) DDNS_WUR;
+		    bool check_quota, uint64_t quota_bytes, uint64_t quota_blocks,
+		    uint64_t max_bytes, bool *same, char *reason, size_t reasonlen) DDNS_WUR;
 /* Insert or replace (no checks). Durable before it returns. 0, -ENOMEM,
  * -ENOSPC (the LMDB map or the disk is full; the store is unchanged), -EIO. */
 int dht_store_put(struct dht_store *s, const uint8_t key[DHT_KEY_LEN],

@@ -181,20 +181,20 @@ START_TEST(version_and_quota)
 	struct dht_block_meta m;
 	bool same;
 	meta_of(&m, "z.", 10);
-	ck_assert_int_eq(dht_store_check(s, key, &m, (uint8_t *)"abc", 3, true, 0, 1, &same, reason, sizeof(reason)), 0);
+	ck_assert_int_eq(dht_store_check(s, key, &m, (uint8_t *)"abc", 3, true, 0, 1, 0, &same, reason, sizeof(reason)), 0);
 	ck_assert_int_eq(dht_store_put(s, key, &m, (uint8_t *)"abc", 3), 0);
-	ck_assert_int_eq(dht_store_check(s, key, &m, (uint8_t *)"abc", 3, true, 0, 1, &same, reason, sizeof(reason)), 0);
+	ck_assert_int_eq(dht_store_check(s, key, &m, (uint8_t *)"abc", 3, true, 0, 1, 0, &same, reason, sizeof(reason)), 0);
 	ck_assert(same);
-	ck_assert_int_eq(dht_store_check(s, key, &m, (uint8_t *)"abd", 3, true, 0, 1, &same, reason, sizeof(reason)), DDNS_ESTALE);
+	ck_assert_int_eq(dht_store_check(s, key, &m, (uint8_t *)"abd", 3, true, 0, 1, 0, &same, reason, sizeof(reason)), DDNS_ESTALE);
 	meta_of(&m, "z.", 9);
-	ck_assert_int_eq(dht_store_check(s, key, &m, (uint8_t *)"old", 3, true, 0, 1, &same, reason, sizeof(reason)), DDNS_ESTALE);
+	ck_assert_int_eq(dht_store_check(s, key, &m, (uint8_t *)"old", 3, true, 0, 1, 0, &same, reason, sizeof(reason)), DDNS_ESTALE);
 	meta_of(&m, "z.", 11); /* replacing does not count twice against the quota */
-	ck_assert_int_eq(dht_store_check(s, key, &m, (uint8_t *)"new", 3, true, 0, 1, &same, reason, sizeof(reason)), 0);
-	ck_assert_int_eq(dht_store_check(s, key2, &m, (uint8_t *)"new", 3, true, 0, 1, &same, reason, sizeof(reason)), DDNS_EQUOTA);
+	ck_assert_int_eq(dht_store_check(s, key, &m, (uint8_t *)"new", 3, true, 0, 1, 0, &same, reason, sizeof(reason)), 0);
+	ck_assert_int_eq(dht_store_check(s, key2, &m, (uint8_t *)"new", 3, true, 0, 1, 0, &same, reason, sizeof(reason)), DDNS_EQUOTA);
 	ck_assert_ptr_nonnull(strstr(reason, "quota"));
-	ck_assert_int_eq(dht_store_check(s, key2, &m, (uint8_t *)"new", 3, true, 5, 0, &same, reason, sizeof(reason)), DDNS_EQUOTA);
+	ck_assert_int_eq(dht_store_check(s, key2, &m, (uint8_t *)"new", 3, true, 5, 0, 0, &same, reason, sizeof(reason)), DDNS_EQUOTA);
 	meta_of(&m, "other.", 1);
-	ck_assert_int_eq(dht_store_check(s, key2, &m, (uint8_t *)"new", 3, true, 5, 1, &same, reason, sizeof(reason)), 0);
+	ck_assert_int_eq(dht_store_check(s, key2, &m, (uint8_t *)"new", 3, true, 5, 1, 0, &same, reason, sizeof(reason)), 0);
 	dht_store_close(s);
 }
 END_TEST

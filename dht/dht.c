@@ -809,6 +809,11 @@ static void get_fetch_reply(struct dht *d, void *ctx, int status, const void *da
 	}
 	if (status) {
 		g->last_err = g->last_err ? g->last_err : status;
+		/* A replica that did not answer is likely gone (a crash not yet
+		 * repaired): it does not use up the budget, which bounds the
+		 * replicas that answered without the block. */
+		if (status == DDNS_ETIMEDOUT && g->fallbacks)
+			g->fallbacks--;
 		get_try_next(d, g);
 		return;
 	}
@@ -852,17 +857,30 @@ static void get_try_next(struct dht *d, struct get_op *g)
 	get_finish(d, g, g->last_err ? g->last_err : DDNS_ENOTFOUND);
 }
 
-/* Fallback fetches go to the replicas in random order, so a popular block
- * that the lookup path does not hold (chord stops at the predecessor) loads
- * all r replicas evenly rather than the owner alone. */
-static void shuffle(struct dht *d, struct ovl_node *v, size_t n)
+/* The order of the fallback fetches. The first goes to a random replica,
+ * so a popular block that the lookup path does not hold (chord stops at
+ * the predecessor) loads all r replicas evenly rather than the owner
+ * alone. The others follow in the lookup's order, nearest the key first:
+ * after crashes and before repair, the nearest live nodes are the ones
+ * that held copies, while nodes further out that moved into the set do
+ * not have the block yet. (The random pick is a Fisher-Yates shuffle's
+ * first element, the draw the fetch order always used.) */
+static void fallback_order(struct dht *d, struct ovl_node *v, size_t n)
 {
+	if (n < 2)
+		return;
+	size_t idx[OVL_MAX_REPLICAS];
+	for (size_t i = 0; i < n; i++)
+		idx[i] = i;
 	for (size_t i = n; i > 1; i--) {
 		size_t j = (size_t)tr_random_below(d->tr, i);
-		struct ovl_node t = v[i - 1];
-		v[i - 1] = v[j];
-		v[j] = t;
+		size_t t = idx[i - 1];
+		idx[i - 1] = idx[j];
+		idx[j] = t;
 	}
+	struct ovl_node first = v[idx[0]];
+	memmove(&v[1], &v[0], idx[0] * sizeof(v[0]));
+	v[0] = first;
 }
 
 static void get_lookup_done(struct dht *d, void *ctx, int status, const void *data)
@@ -889,7 +907,7 @@ static void get_lookup_done(struct dht *d, void *ctx, int status, const void *da
 	if (!good) {
 		if (res->value_found)
 			d->st.dropped_malformed++;
-		shuffle(d, g->cand, g->ncand);
+		fallback_order(d, g->cand, g->ncand);
 		get_try_next(d, g);
 		return;
 	}
@@ -905,7 +923,7 @@ static void get_lookup_done(struct dht *d, void *ctx, int status, const void *da
 	for (size_t i = 0; i < g->ncand; i++)
 		if (ovl_id_eq(g->cand[i].id, res->value_from.id) && g->vsrc == DHT_VSRC_STORE)
 			g->cand[i] = g->cand[--g->ncand];
-	shuffle(d, g->cand, g->ncand);
+	fallback_order(d, g->cand, g->ncand);
 	w_validate(d, g->key, g->blk, g->len, get_validated, g);
 }
 

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "cli/commands.h"
+#include "cli/simchurn.h"
 #include "cli/simdns.h"
 #include "cli/simnet.h"
 
@@ -35,6 +36,9 @@ struct simopts {
 	double records, queries, unresolved, slashdot, zipf, conv_resolvers;
 	bool storage, json, quiet, pns, no_cache, verify;
 	bool replicas_set;
+	/* churn and crash experiments */
+	bool churn, crash, no_repair, records_set;
+	double session_s, weibull_k, hours, lookup_rate, get_rate, republish_s, crash_one;
 	struct sim_faults faults;
 	const char *overlay[MAX_OVERLAYS];
 	size_t noverlay;
@@ -49,6 +53,8 @@ static void sim_usage(FILE *fp)
 		"Run the real overlay and DHT code on N simulated nodes. Without storage\n"
 		"flags: random-key lookups checked against an oracle. With any of\n"
 		"--records/--queries/--unresolved/--slashdot/--out: the paper's evaluation.\n"
+		"With --churn: nodes leaving and joining for hours under lookups and gets;\n"
+		"with --crash: a share of nodes crashing at once, then one at a time.\n"
 		"\n"
 		"network:\n"
 		"  --nodes N            number of nodes (default 1000)\n"
@@ -60,7 +66,8 @@ static void sim_usage(FILE *fp)
 		"                       100), so later ones overtake it (default 0)\n"
 		"  --spike P:MS         probability a datagram waits MS more (default 0)\n"
 		"  --fail FRACTION      crash this share of nodes (after the puts in a\n"
-		"                       storage run), then let maintenance run (default 0)\n"
+		"                       storage run), then let maintenance run (default 0;\n"
+		"                       0.25 with --crash)\n"
 		"  --latency-ms MS      constant one-way latency (lookup runs; default 10)\n"
 		"  --latency-matrix F   measured RTT matrix in ms (e.g. PlanetLabData_1)\n"
 		"  --latency-dist F     one-server RTTs in ms, one per line, for the paper's\n"
@@ -91,6 +98,21 @@ static void sim_usage(FILE *fp)
 		"  --conv-resolvers R   caching resolvers in the conventional-DNS reference\n"
 		"                       (default 1: one site resolver, like the paper's trace)\n"
 		"  --out DIR            write CSV files, summaries and PNG plots to DIR\n"
+		"churn (with --churn; --records defaults to 10000, --replicas to 6):\n"
+		"  --churn MEDIAN       nodes leave (crash) and fresh nodes join for --hours;\n"
+		"                       sessions have this median (e.g. 3600, 60m, 1h)\n"
+		"  --weibull K          Weibull sessions of shape K (default: exponential)\n"
+		"  --hours H            simulated hours of churn (default 24)\n"
+		"  --lookup-rate R      lookups of random keys per second (default 10)\n"
+		"  --get-rate R         gets of random records per second (default 10)\n"
+		"  --republish T        owners republish every record every T (default 1h,\n"
+		"                       the records' TTL; 0: never)\n"
+		"  --no-repair          no replica maintenance (to compare)\n"
+		"crash (with --crash; --records 10000, --replicas 6 by default):\n"
+		"  --crash              crash --fail of the nodes at once (default 0.25),\n"
+		"                       resolve every record before and after repair, then\n"
+		"                       crash --crash-one nodes one at a time with repair\n"
+		"  --crash-one N        crashes one at a time after the mass crash (default 100)\n"
 		"output:\n"
 		"  --parallel P         operations in flight at once (default 64 for\n"
 		"                       lookups, 256 for storage runs)\n"
@@ -120,6 +142,30 @@ static int parse_num(const char *opt, const char *s, double lo, double hi, doubl
 	double v = strtod(s, &end);
 	if (!*s || *end || !(v >= lo && v <= hi)) {
 		fprintf(stderr, "ddns sim: %s wants a number in [%g, %g], got '%s'\n", opt, lo, hi, s);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+/* A duration: seconds, or a number with s, m, h or d. */
+static int parse_duration(const char *opt, const char *s, double lo, double hi, double *out)
+{
+	char *end;
+	double v = strtod(s, &end), mul = 1;
+	if (*end && !end[1]) {
+		switch (*end) {
+		case 's': mul = 1; end++; break;
+		case 'm': mul = 60; end++; break;
+		case 'h': mul = 3600; end++; break;
+		case 'd': mul = 86400; end++; break;
+		default: break;
+		}
+	}
+	v *= mul;
+	if (!*s || *end || !(v >= lo && v <= hi)) {
+		fprintf(stderr, "ddns sim: %s wants a duration in [%g s, %g s] (e.g. 90, 30m, 1h), got '%s'\n",
+			opt, lo, hi, s);
 		return -1;
 	}
 	*out = v;
@@ -773,12 +819,81 @@ out:
 	return rc;
 }
 
+/* ---- churn and crash experiments ---- */
+
+static int run_churn(const struct simopts *o)
+{
+	int err = 0;
+	struct sim_latency *lat = make_latency(o, true, &err);
+	if (!lat) {
+		fprintf(stderr, "ddns sim: cannot load latency model: %s\n", ddns_strerror(err));
+		return 1;
+	}
+	int rc = 0;
+	for (size_t i = 0; i < o->noverlay && rc == 0; i++) {
+		struct simchurn_params p;
+		simchurn_params_default(&p);
+		p.net.ops = ovl_ops_by_name(o->overlay[i]);
+		p.net.seed = (uint64_t)o->seed;
+		p.net.loss = o->loss;
+		p.net.faults = o->faults;
+		p.net.latency = lat;
+		p.net.ovl.succ_list_len = (unsigned)o->succ;
+		p.net.ovl.k = (unsigned)o->k;
+		p.net.ovl.alpha = (unsigned)o->alpha;
+		p.net.ovl.pns = o->pns;
+		p.net.vnodes = (unsigned)o->vnodes;
+		p.net.dht.replicas = (unsigned)o->replicas;
+		p.net.ovl.replicas = p.net.dht.replicas > 6 ? p.net.dht.replicas : 6;
+		if (o->no_cache)
+			p.net.dht.cache_bytes = 0;
+		if (o->no_repair) {
+			p.net.dht.maint_us = 0;
+			p.net.dht.change_delay_us = 365ULL * 86400 * 1000000;
+		}
+		p.nodes = (size_t)o->nodes;
+		p.records = (size_t)o->records;
+		p.parallel = (size_t)o->parallel;
+		p.session_median_s = o->session_s > 0 ? o->session_s : 3600;
+		p.weibull_k = o->weibull_k;
+		p.duration_s = o->hours * 3600;
+		p.lookup_rate = o->lookup_rate;
+		p.get_rate = o->get_rate;
+		p.republish_s = o->republish_s;
+		p.crash_fraction = o->fail;
+		p.crash_one = (size_t)o->crash_one;
+		p.progress = o->quiet ? NULL : stderr;
+		if (o->crash) {
+			struct simcrash_result r;
+			err = simchurn_crash_run(&p, &r);
+			if (!err)
+				simcrash_print(stdout, o->json, o->overlay[i], &p, &r);
+			simcrash_result_free(&r);
+		} else {
+			struct simchurn_result r;
+			err = simchurn_run(&p, &r);
+			if (!err)
+				simchurn_print(stdout, o->json, o->overlay[i], &p, &r);
+			simchurn_result_free(&r);
+		}
+		if (err) {
+			fprintf(stderr, "ddns sim: %s %s run failed: %s\n", o->overlay[i],
+				o->crash ? "crash" : "churn", ddns_strerror(err));
+			rc = 1;
+		}
+		fflush(stdout);
+	}
+	sim_latency_free(lat);
+	return rc;
+}
+
 int ddns_cmd_sim(int argc, char **argv)
 {
 	enum { O_NODES = 256, O_OVERLAY, O_LOOKUPS, O_SEED, O_LOSS, O_FAIL, O_LAT, O_MATRIX,
 	       O_LATDIST, O_REPLICAS, O_SUCC, O_K, O_ALPHA, O_PNS, O_PAR, O_JSON, O_QUIET,
 	       O_RECORDS, O_QUERIES, O_UNRES, O_SLASH, O_ZIPF, O_NAMES, O_NOCACHE, O_VERIFY,
-	       O_OUT, O_CONVRES, O_VNODES, O_TRACE, O_DUP, O_REORDER, O_SPIKE };
+	       O_OUT, O_CONVRES, O_VNODES, O_TRACE, O_DUP, O_REORDER, O_SPIKE, O_CHURN, O_WEIBULL,
+	       O_HOURS, O_LRATE, O_GRATE, O_REPUB, O_NOREPAIR, O_CRASH, O_CRASHONE };
 	static const struct option opts[] = {
 		{"nodes", required_argument, NULL, O_NODES},
 		{"overlay", required_argument, NULL, O_OVERLAY},
@@ -812,6 +927,15 @@ int ddns_cmd_sim(int argc, char **argv)
 		{"conv-resolvers", required_argument, NULL, O_CONVRES},
 		{"vnodes", required_argument, NULL, O_VNODES},
 		{"trace", required_argument, NULL, O_TRACE},
+		{"churn", required_argument, NULL, O_CHURN},
+		{"weibull", required_argument, NULL, O_WEIBULL},
+		{"hours", required_argument, NULL, O_HOURS},
+		{"lookup-rate", required_argument, NULL, O_LRATE},
+		{"get-rate", required_argument, NULL, O_GRATE},
+		{"republish", required_argument, NULL, O_REPUB},
+		{"no-repair", no_argument, NULL, O_NOREPAIR},
+		{"crash", no_argument, NULL, O_CRASH},
+		{"crash-one", required_argument, NULL, O_CRASHONE},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -820,7 +944,9 @@ int ddns_cmd_sim(int argc, char **argv)
 		.replicas = 6, .succ = 16, .k = 8, .alpha = 3, .parallel = 64,
 		.records = 120000, .queries = 260000, .unresolved = 220000, .slashdot = 100000,
 		.zipf = 0.91, .conv_resolvers = 1, .vnodes = 1,
+		.hours = 24, .lookup_rate = 10, .get_rate = 10, .republish_s = 3600, .crash_one = 100,
 	};
+	bool fail_set = false;
 	int c;
 	bool parallel_set = false;
 	optind = 1;
@@ -838,7 +964,7 @@ int ddns_cmd_sim(int argc, char **argv)
 		case O_LOOKUPS: bad = parse_num("--lookups", optarg, 0, 1e9, &o.lookups); break;
 		case O_SEED: bad = parse_num("--seed", optarg, 0, 9e15, &o.seed); break;
 		case O_LOSS: bad = parse_num("--loss", optarg, 0, 0.99, &o.loss); break;
-		case O_FAIL: bad = parse_num("--fail", optarg, 0, 0.99, &o.fail); break;
+		case O_FAIL: bad = parse_num("--fail", optarg, 0, 0.99, &o.fail); fail_set = true; break;
 		case O_DUP: bad = parse_num("--dup", optarg, 0, 1, &o.faults.dup); break;
 		case O_REORDER:
 			bad = parse_fault("--reorder", optarg, false, &o.faults.reorder,
@@ -864,7 +990,10 @@ int ddns_cmd_sim(int argc, char **argv)
 			break;
 		case O_JSON: o.json = true; break;
 		case O_QUIET: o.quiet = true; break;
-		case O_RECORDS: bad = parse_num("--records", optarg, 0, 1e8, &o.records); o.storage = true; break;
+		case O_RECORDS:
+			bad = parse_num("--records", optarg, 0, 1e8, &o.records);
+			o.storage = o.records_set = true;
+			break;
 		case O_QUERIES: bad = parse_num("--queries", optarg, 0, 1e9, &o.queries); o.storage = true; break;
 		case O_UNRES: bad = parse_num("--unresolved", optarg, 0, 1e9, &o.unresolved); o.storage = true; break;
 		case O_SLASH: bad = parse_num("--slashdot", optarg, 0, 1e9, &o.slashdot); o.storage = true; break;
@@ -876,6 +1005,15 @@ int ddns_cmd_sim(int argc, char **argv)
 		case O_TRACE: o.trace = optarg; o.storage = true; break;
 		case O_VNODES: bad = parse_num("--vnodes", optarg, 1, 64, &o.vnodes); break;
 		case O_CONVRES: bad = parse_num("--conv-resolvers", optarg, 1, 1e6, &o.conv_resolvers); o.storage = true; break;
+		case O_CHURN: bad = parse_duration("--churn", optarg, 1, 1e8, &o.session_s); o.churn = true; break;
+		case O_WEIBULL: bad = parse_num("--weibull", optarg, 0.05, 20, &o.weibull_k); break;
+		case O_HOURS: bad = parse_num("--hours", optarg, 0.001, 1e4, &o.hours); break;
+		case O_LRATE: bad = parse_num("--lookup-rate", optarg, 0, 1e5, &o.lookup_rate); break;
+		case O_GRATE: bad = parse_num("--get-rate", optarg, 0, 1e5, &o.get_rate); break;
+		case O_REPUB: bad = parse_duration("--republish", optarg, 0, 1e8, &o.republish_s); break;
+		case O_NOREPAIR: o.no_repair = true; break;
+		case O_CRASH: o.crash = true; break;
+		case O_CRASHONE: bad = parse_num("--crash-one", optarg, 0, 1e6, &o.crash_one); break;
 		case 'h': sim_usage(stdout); return 0;
 		default: sim_usage(stderr); return 2;
 		}
@@ -896,6 +1034,17 @@ int ddns_cmd_sim(int argc, char **argv)
 	}
 	if (!isatty(STDERR_FILENO))
 		o.quiet = true;
+	if (o.churn && o.crash) {
+		fprintf(stderr, "ddns sim: --churn and --crash are separate experiments; give one\n");
+		return 2;
+	}
+	if (o.churn || o.crash) {
+		if (!o.records_set)
+			o.records = 10000;
+		if (o.crash && !fail_set)
+			o.fail = 0.25;
+		return run_churn(&o);
+	}
 	/* Storage runs keep more gets in flight: the same workload in less
 	 * simulated time, so less of the run is spent in periodic maintenance. */
 	if (o.storage && !parallel_set)

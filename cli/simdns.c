@@ -211,8 +211,7 @@ static uint64_t clock_of_sim(void *arg)
 	return SIM_EPOCH + sim_now_us(simnet_sim(x->net)) / 1000000u;
 }
 
-/* The hook with signature checks off: everything but the cryptography. */
-static void nocrypto_validate(void *arg, struct dht *d, const uint8_t key[DHT_KEY_LEN],
+void simdns_validate_nocrypto(void *arg, struct dht *d, const uint8_t key[DHT_KEY_LEN],
 			      const uint8_t *blk, size_t len, dht_validate_done_cb done,
 			      void *done_arg)
 {
@@ -262,9 +261,12 @@ static unsigned label_count(const struct dns_name *n)
 	return c;
 }
 
-/* Encode the block of <name, type> into out and its key into key. */
-static int make_block(struct ctx *x, const char *name, uint16_t type, struct ddns_wbuf *out,
-		      uint8_t key[DDNS_ID_LEN])
+/* Encode the block of <name, type> into out and its key into key: signed
+ * by root carrying chain when root is given, else with an empty RRSIG by
+ * the name's zone. */
+static int build_block(struct dnssec_key *root, const struct dns_rrlist *chain,
+		       const char *name, uint16_t type, struct ddns_wbuf *out,
+		       uint8_t key[DDNS_ID_LEN])
 {
 	char fq[300], zone[256], tld[256];
 	struct dns_rrlist l;
@@ -307,8 +309,8 @@ static int make_block(struct ctx *x, const char *name, uint16_t type, struct ddn
 	if ((err = dns_rrlist_add(&l, &rr)) != 0)
 		goto out;
 	uint32_t inception = SIM_EPOCH - 3600, expiration = SIM_EPOCH + 30u * 86400u;
-	if (x->root) {
-		if ((err = dnssec_sign_rrset(x->root, l.rr, 1, inception, expiration, &l)) != 0)
+	if (root) {
+		if ((err = dnssec_sign_rrset(root, l.rr, 1, inception, expiration, &l)) != 0)
 			goto out;
 	} else {
 		/* A well-formed RRSIG by the name's zone with an empty signature. */
@@ -345,12 +347,12 @@ static int make_block(struct ctx *x, const char *name, uint16_t type, struct ddn
 	}
 	if ((err = dns_block_set_data(&b, &l, &rr.owner, type)) != 0)
 		goto out;
-	if (x->root) {
+	if (root) {
 		/* Carry the signer's keys, as the paper suggests, so storing
 		 * nodes need no key lookups. */
-		struct dns_name root;
-		dns_name_set_root(&root);
-		if ((err = dns_block_add_chain(&b, &x->chain, &root, DNS_T_DNSKEY)) != 0)
+		struct dns_name rootname;
+		dns_name_set_root(&rootname);
+		if ((err = dns_block_add_chain(&b, chain, &rootname, DNS_T_DNSKEY)) != 0)
 			goto out;
 	}
 	if ((err = dns_block_encode(&b, out)) != 0)
@@ -360,6 +362,17 @@ out:
 	dns_block_clear(&b);
 	dns_rrlist_free(&l);
 	return err;
+}
+
+static int make_block(struct ctx *x, const char *name, uint16_t type, struct ddns_wbuf *out,
+		      uint8_t key[DDNS_ID_LEN])
+{
+	return build_block(x->root, &x->chain, name, type, out, key);
+}
+
+int simdns_block(const char *name, uint16_t type, struct ddns_wbuf *out, uint8_t key[DDNS_ID_LEN])
+{
+	return build_block(NULL, NULL, name, type, out, key);
 }
 
 /* A DHT instance of node i: one of its virtual nodes, at random. */
@@ -715,7 +728,7 @@ int simdns_run(const struct simdns_params *p, struct simdns_result *r)
 		np.validate = ddns_blockval_validate;
 		np.validate_arg = x.bv;
 	} else {
-		np.validate = nocrypto_validate;
+		np.validate = simdns_validate_nocrypto;
 		np.validate_arg = NULL;
 	}
 	x.net = simnet_new(&np);

@@ -18,6 +18,7 @@
 #include <stdio.h>
 
 #include "cli/simnet.h"
+#include "common/buf.h"
 #include "cli/workload.h"
 
 /* A query trace: the names (and types) to ask, in order. */
@@ -85,5 +86,19 @@ struct simdns_result {
  * error; *r is filled (free with simdns_result_free) either way. */
 int simdns_run(const struct simdns_params *p, struct simdns_result *r) DDNS_WUR;
 void simdns_result_free(struct simdns_result *r);
+
+/* The pieces other simulator experiments (cli/simchurn.h) share. A record's
+ * block as the unverified storage run makes it: an RRset of `type` (A, AAAA
+ * or MX) for name (no trailing dot), TTL 3600, with a well-formed RRSIG by
+ * the name's registered domain dated around the simulator's epoch (valid 30
+ * days) but an empty signature; its key in key. 0 or an error. */
+int simdns_block(const char *name, uint16_t type, struct ddns_wbuf *out,
+		 uint8_t key[DDNS_ID_LEN]) DDNS_WUR;
+/* The DHT validation hook for such blocks with signature checks off:
+ * decodes the block, checks its key and RRSIG window, and takes zone,
+ * version and expiry from the RRSIG; everything but the cryptography. */
+void simdns_validate_nocrypto(void *arg, struct dht *d, const uint8_t key[DHT_KEY_LEN],
+			      const uint8_t *blk, size_t len, dht_validate_done_cb done,
+			      void *done_arg);
 
 #endif

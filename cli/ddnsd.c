@@ -25,7 +25,8 @@ static void usage(FILE *f)
 		"usage: ddnsd --listen ADDR:PORT [--overlay kad16|chord ...] [--join ADDR:PORT ...]\n"
 		"             [--dns ADDR:PORT] [--trust-anchor FILE] [--data-dir DIR]\n"
 		"             [--replicas N] [--vnodes N] [--gateway-mode default|compare]\n"
-		"             [--servfail-ttl SECONDS] [--rate-limit QPS] [--max-store SIZE]\n"
+		"             [--servfail-ttl SECONDS] [--rate-limit QPS] [--amp-factor F]\n"
+		"             [--max-store SIZE]\n"
 		"             [--metrics ADDR:PORT] [--config FILE] [--log-level LEVEL]\n"
 		"             [--log-file FILE] [--pid-file FILE]\n"
 		"             [--latency-matrix FILE [--latency-host I] [--latency-seed S]]\n"
@@ -69,6 +70,10 @@ static void usage(FILE *f)
 		"                          per source address (IPv6: per /64) and drop the\n"
 		"                          rest, so a spoofed source cannot turn the gateway\n"
 		"                          on a victim; TCP is not limited (default 0: off)\n"
+		"  --amp-factor F          gateway: a UDP answer is at most F times its\n"
+		"                          query's size (or the query plus 64 octets);\n"
+		"                          a larger one is truncated (TC) and complete over\n"
+		"                          TCP, 2..100 (default 0: only the EDNS size)\n"
 		"  --metrics ADDR:PORT     serve Prometheus text at http://ADDR:PORT/metrics\n"
 		"  --config FILE           read options from FILE: 'name value' lines with\n"
 		"                          the long option names, '#' comments; the command\n"
@@ -106,6 +111,7 @@ static const struct option long_opts[] = {
 	{"gateway-mode", required_argument, NULL, 0},
 	{"servfail-ttl", required_argument, NULL, 0},
 	{"rate-limit", required_argument, NULL, 0},
+	{"amp-factor", required_argument, NULL, 0},
 	{"max-store", required_argument, NULL, 0},
 	{"metrics", required_argument, NULL, 0},
 	{"config", required_argument, NULL, 0},

@@ -172,7 +172,7 @@ int node_config_set(struct node_config *c, const char *name, const char *value, 
 {
 	static const char *const with_value[] = {
 		"listen", "overlay", "join", "dns", "trust-anchor", "data-dir", "replicas",
-		"vnodes", "gateway-mode", "servfail-ttl", "rate-limit", "metrics", "log-level",
+		"vnodes", "gateway-mode", "servfail-ttl", "rate-limit", "amp-factor", "metrics", "log-level",
 		"log-file", "pid-file", "max-store"};
 	bool needs = false, known = strcmp(name, "test-forge") == 0;
 	for (size_t i = 0; i < sizeof(with_value) / sizeof(with_value[0]); i++)
@@ -229,6 +229,10 @@ int node_config_set(struct node_config *c, const char *name, const char *value, 
 			return bad(err, errlen,
 				   "--rate-limit: want queries per second from 0 to 1000000, got '%s'",
 				   value);
+	} else if (strcmp(name, "amp-factor") == 0) {
+		if (parse_uint(value, 0, 100, &c->amp_factor) != 0 || c->amp_factor == 1)
+			return bad(err, errlen,
+				   "--amp-factor: want 0 (off) or a factor from 2 to 100, got '%s'", value);
 	} else if (strcmp(name, "max-store") == 0) {
 		if (parse_size(value, &c->max_store) != 0)
 			return bad(err, errlen,
@@ -1204,6 +1208,7 @@ struct node *node_new(struct event_base *base, const struct node_config *c, char
 		gp.mode = c->gw_mode;
 		gp.servfail_ttl = c->servfail_ttl;
 		gp.rate_limit = c->rate_limit;
+		gp.amp_factor = c->amp_factor;
 		gp.current = n->have_anchor ? n->bv : NULL;
 		for (size_t i = 0; i < n->nprim && i < GW_MAX_OVERLAYS; i++) {
 			struct inst *x = &n->inst[n->prim[i]];

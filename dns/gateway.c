@@ -108,6 +108,7 @@ struct gw_query {
 	gw_answer_cb cb;
 	void *arg;
 	size_t max_udp;                 /* 0: stream */
+	size_t qlen;                    /* the query's size, for amp_factor */
 	uint16_t id, flags;
 	bool has_q;
 	struct dns_question q;
@@ -492,6 +493,13 @@ static size_t q_limit(const struct gw_query *q)
 	}
 	if (lim > q->max_udp)
 		lim = q->max_udp < DNS_UDP_MIN ? DNS_UDP_MIN : q->max_udp;
+	if (q->g->p.amp_factor) {
+		size_t amp = q->g->p.amp_factor * q->qlen;
+		if (amp < q->qlen + GW_AMP_SLACK)
+			amp = q->qlen + GW_AMP_SLACK;
+		if (lim > amp)
+			lim = amp;
+	}
 	return lim;
 }
 
@@ -1065,6 +1073,7 @@ int gw_handle_packet(struct gw *g, const uint8_t *pkt, size_t len, size_t max_ud
 	q->cb = cb;
 	q->arg = arg;
 	q->max_udp = max_udp;
+	q->qlen = len;
 	q->id = ddns_get_u16(pkt);
 	q->flags = ddns_get_u16(pkt + 2);
 	DL_APPEND(g->queries, q);
@@ -1137,7 +1146,8 @@ struct gw *gw_core_new(const struct gw_params *p, int *err)
 	int rc = -EINVAL;
 	uint64_t seed;
 
-	if (!p || p->noverlays == 0 || p->noverlays > GW_MAX_OVERLAYS || p->udp_max < DNS_UDP_MIN)
+	if (!p || p->noverlays == 0 || p->noverlays > GW_MAX_OVERLAYS || p->udp_max < DNS_UDP_MIN ||
+	    p->amp_factor == 1)
 		goto out;
 	for (size_t i = 0; i < p->noverlays; i++)
 		if (!p->overlays[i].dht)

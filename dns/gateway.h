@@ -73,6 +73,9 @@ struct gw_overlay {
 
 struct ddns_blockval;
 
+/* Octets a bounded UDP answer may exceed its query by (gw_params.amp_factor). */
+#define GW_AMP_SLACK 64
+
 struct gw_params {
 	/* "127.0.0.1:5353", "[::1]:53", "127.0.0.1:0" (any free port, see
 	 * gw_port); UDP and TCP on the same address. NULL: no sockets (use
@@ -100,6 +103,12 @@ struct gw_params {
 				     (default 0: no limit; TCP is not limited) */
 	size_t rate_limit_entries; /* sources tracked at once, oldest forgotten first
 				      (default 10000) */
+	unsigned amp_factor;      /* a UDP answer is at most this many times the size of its
+				     query (or the query's size plus GW_AMP_SLACK octets when
+				     that is more: room for a truncated answer and its EDNS
+				     options); a larger one is truncated (TC) and complete only
+				     over TCP, so a spoofed query cannot be amplified more
+				     (0: only the EDNS size bounds it, the default; else >= 2) */
 	uint32_t servfail_ttl;    /* seconds a failed lookup (bogus, unreachable) is held and
 				     answered SERVFAIL with its EDE from the cache (RFC 9520;
 				     default 30; 0: never); bounded by neg_cache_entries */

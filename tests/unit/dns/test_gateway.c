@@ -229,6 +229,78 @@ START_TEST(truncation_and_stream)
 }
 END_TEST
 
+/* One query through g; the answer's length in *len, parsed into m. */
+static void amp_ask(struct world *w, struct gw *g, const char *name, uint16_t type, bool do_bit,
+		    size_t max_udp, size_t *qlen, size_t *len, struct dns_msg *m)
+{
+	uint8_t pkt[512];
+	*qlen = w_query(pkt, sizeof(pkt), 0x4242, name, type, DNS_C_IN, 4096, do_bit, 0);
+	struct w_ans a = {0};
+	ck_assert_int_eq(gw_handle_packet(g, pkt, *qlen, max_udp, w_ans_cb, &a), 0);
+	if (!a.done)
+		ck_assert(sim_run_cond(simnet_sim(w->net), w_ans_done, &a, 120ULL * 1000000));
+	ck_assert(!a.dropped);
+	dns_msg_init(m);
+	ck_assert_int_eq(dns_msg_parse(m, a.pkt, a.len), 0);
+	*len = a.len;
+	free(a.pkt);
+}
+
+START_TEST(amplification_bound)
+{
+	struct world *w = world_new(&kad16_ops, NODES, 104);
+	struct gw_params p;
+	int err;
+	gw_params_default(&p);
+	p.overlays[0].name = "kad16";
+	p.overlays[0].dht = simnet_dht(w->net, 0);
+	p.noverlays = 1;
+	p.amp_factor = 3;
+	struct gw *g = gw_new(NULL, &p, &err);
+	ck_assert_msg(g != NULL, "gw_new: %s", ddns_strerror(err));
+	struct dns_msg m;
+	size_t qlen, len;
+	/* A signed A RRset with its RRSIG is more than 3 times the query: TC
+	 * over UDP, at most 3 times the query (or the query + 64 octets). */
+	amp_ask(w, g, "www.example.", DNS_T_A, true, 4096, &qlen, &len, &m);
+	size_t bound = 3 * qlen > qlen + GW_AMP_SLACK ? 3 * qlen : qlen + GW_AMP_SLACK;
+	ck_assert(m.flags & DNS_F_TC);
+	ck_assert_uint_le(len, bound);
+	ck_assert_uint_eq(dns_msg_rcode(&m), DNS_R_NOERROR);
+	dns_msg_clear(&m);
+	/* The same without DO fits: answered whole. */
+	amp_ask(w, g, "www.example.", DNS_T_A, false, 4096, &qlen, &len, &m);
+	ck_assert(!(m.flags & DNS_F_TC));
+	ck_assert_uint_eq(w_count(&m, DNS_S_ANSWER, DNS_T_A), 3);
+	ck_assert_uint_le(len, bound);
+	dns_msg_clear(&m);
+	/* 20 KB of TXT: still within the bound. */
+	amp_ask(w, g, "big.example.", DNS_T_TXT, true, 4096, &qlen, &len, &m);
+	ck_assert(m.flags & DNS_F_TC);
+	ck_assert_uint_le(len, 3 * qlen > qlen + GW_AMP_SLACK ? 3 * qlen : qlen + GW_AMP_SLACK);
+	dns_msg_clear(&m);
+	/* TCP is not bounded: the whole signed answer. */
+	amp_ask(w, g, "www.example.", DNS_T_A, true, 0, &qlen, &len, &m);
+	ck_assert(!(m.flags & DNS_F_TC));
+	ck_assert_uint_eq(w_count(&m, DNS_S_ANSWER, DNS_T_RRSIG), 1);
+	ck_assert_uint_gt(len, 3 * qlen);
+	dns_msg_clear(&m);
+	gw_free(g);
+	/* Without the bound the signed answer goes whole over UDP. */
+	struct gw *open_gw = w_gateway(w, 0);
+	amp_ask(w, open_gw, "www.example.", DNS_T_A, true, 4096, &qlen, &len, &m);
+	ck_assert(!(m.flags & DNS_F_TC));
+	ck_assert_uint_gt(len, 3 * qlen);
+	dns_msg_clear(&m);
+	gw_free(open_gw);
+	/* A factor of 1 could not carry a truncated answer: refused. */
+	p.amp_factor = 1;
+	ck_assert_ptr_null(gw_new(NULL, &p, &err));
+	ck_assert_int_eq(err, -EINVAL);
+	world_free(w);
+}
+END_TEST
+
 START_TEST(forged_replicas)
 {
 	struct world *w = world_new(&kad16_ops, NODES, 104);
@@ -834,6 +906,7 @@ static Suite *gateway_suite(void)
 	tcase_add_test(tc, noerror_ad_rrsig);
 	tcase_add_test(tc, cname_and_negative);
 	tcase_add_test(tc, truncation_and_stream);
+	tcase_add_test(tc, amplification_bound);
 	tcase_add_test(tc, forged_replicas);
 	tcase_add_test(tc, stats_chaos);
 	tcase_add_test(tc, malformed_queries);

@@ -1367,6 +1367,8 @@ void dht_stored_each(struct dht *d, dht_stored_cb fn, void *arg)
 	}
 }
 
+void dht_get_params(const struct dht *d, struct dht_params *out) { *out = d->p; }
+
 void dht_get_stats(struct dht *d, struct dht_stats *out)
 {
 	*out = d->st;

@@ -199,5 +199,8 @@ struct dht_stats {
 	uint64_t dropped_malformed;   /* node-to-node messages that did not parse */
 };
 void dht_get_stats(struct dht *d, struct dht_stats *out);
+/* The parameters this instance runs with (its bounds, for reports such as
+ * the gateway's stats.ddns); data_dir is borrowed from d. */
+void dht_get_params(const struct dht *d, struct dht_params *out);
 
 #endif

@@ -139,8 +139,24 @@ size_t gw_ch_strings(struct gw *g, const struct dns_name *qname,
 		 (unsigned long long)st.cname_followed, (unsigned long long)st.cname_loops,
 		 (unsigned long long)st.tcp_conns, (unsigned long long)st.tcp_conns_open,
 		 (unsigned long long)st.tcp_conns_refused, (unsigned long long)st.overload);
+	/* The configured bound of every table an outsider can grow. */
+	snprintf(txt[n++], 256,
+		 "limits cache_entries=%zu neg_entries=%zu pending=%zu tcp_conns=%u "
+		 "tcp_pending=%u tcp_idle_ms=%u rate_limit=%u rate_limit_sources=%zu udp_max=%u "
+		 "amp_factor=%u",
+		 g->p.cache_entries, g->p.neg_cache_entries, g->p.max_pending, g->p.tcp_max_conns,
+		 g->p.tcp_max_pending, g->p.tcp_idle_ms, g->p.rate_limit, g->p.rate_limit_entries,
+		 g->p.udp_max, g->p.amp_factor);
 	for (size_t i = 0; i < st.noverlays; i++) {
 		const struct gw_overlay_stats *o = &st.ovl[i];
+		struct dht_params dp;
+		dht_get_params(g->ovl[i].dht, &dp);
+		snprintf(txt[n++], 256,
+			 "overlay=%s limits cache_bytes=%zu store_bytes=%llu zone_quota_bytes=%llu "
+			 "zone_quota_blocks=%llu max_block=%zu replicas=%u",
+			 o->name, dp.cache_bytes, (unsigned long long)dp.max_store_bytes,
+			 (unsigned long long)dp.zone_quota_bytes,
+			 (unsigned long long)dp.zone_quota_blocks, dp.max_block, dp.replicas);
 		snprintf(txt[n++], 256,
 			 "overlay=%s lookups=%llu found=%llu notfound=%llu failed=%llu first=%llu "
 			 "rpcs_median=%u rpcs_p90=%u rpcs_max=%u rpcs_mean=%.2f "

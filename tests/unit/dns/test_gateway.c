@@ -421,6 +421,20 @@ START_TEST(stats_chaos)
 	struct dht_stats ds;
 	dht_get_stats(simnet_dht(w->net, 0), &ds);
 	ck_assert_int_eq(bp, (long long)ds.blocks_primary);
+	/* The bounds of the tables an outsider can grow, as configured. */
+	struct gw_params gp;
+	gw_params_default(&gp);
+	ck_assert_int_eq(txt_val(&m, "limits ", "cache_entries"), (long long)gp.cache_entries);
+	ck_assert_int_eq(txt_val(&m, "limits ", "neg_entries"), (long long)gp.neg_cache_entries);
+	ck_assert_int_eq(txt_val(&m, "limits ", "pending"), (long long)gp.max_pending);
+	ck_assert_int_eq(txt_val(&m, "limits ", "tcp_conns"), gp.tcp_max_conns);
+	ck_assert_int_eq(txt_val(&m, "limits ", "rate_limit_sources"), (long long)gp.rate_limit_entries);
+	ck_assert_int_eq(txt_val(&m, "limits ", "amp_factor"), 0);
+	struct dht_params dp;
+	dht_get_params(simnet_dht(w->net, 0), &dp);
+	ck_assert_int_eq(txt_val(&m, "overlay=kad16 limits", "cache_bytes"), (long long)dp.cache_bytes);
+	ck_assert_int_eq(txt_val(&m, "overlay=kad16 limits", "replicas"), dp.replicas);
+	ck_assert_int_eq(txt_val(&m, "overlay=kad16 limits", "max_block"), (long long)dp.max_block);
 	long long rmax = txt_val(&m, "overlay=kad16 lookups", "rpcs_max");
 	long long rmed = txt_val(&m, "overlay=kad16 lookups", "rpcs_median");
 	ck_assert_int_ge(rmax, rmed);

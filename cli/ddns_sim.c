@@ -257,6 +257,22 @@ static struct sim_latency *make_latency(const struct simopts *o, bool storage, i
 	return l;
 }
 
+/* The network flags every experiment shares. */
+static void net_from_opts(const struct simopts *o, const char *overlay, struct sim_latency *lat,
+			  struct simnet_params *net)
+{
+	net->ops = ovl_ops_by_name(overlay);
+	net->seed = (uint64_t)o->seed;
+	net->loss = o->loss;
+	net->faults = o->faults;
+	net->latency = lat;
+	net->ovl.succ_list_len = (unsigned)o->succ;
+	net->ovl.k = (unsigned)o->k;
+	net->ovl.alpha = (unsigned)o->alpha;
+	net->ovl.pns = o->pns;
+	net->vnodes = (unsigned)o->vnodes;
+}
+
 /* ---- lookups experiment ---- */
 
 static int run_lookups(const struct simopts *o, const char *overlay)
@@ -270,17 +286,8 @@ static int run_lookups(const struct simopts *o, const char *overlay)
 	}
 	struct simnet_params p;
 	simnet_params_default(&p);
-	p.ops = ovl_ops_by_name(overlay);
-	p.seed = (uint64_t)o->seed;
-	p.loss = o->loss;
-	p.faults = o->faults;
-	p.latency = lat;
+	net_from_opts(o, overlay, lat, &p);
 	p.ovl.replicas = (unsigned)o->replicas;
-	p.ovl.succ_list_len = (unsigned)o->succ;
-	p.ovl.k = (unsigned)o->k;
-	p.ovl.alpha = (unsigned)o->alpha;
-	p.ovl.pns = o->pns;
-	p.vnodes = (unsigned)o->vnodes;
 	struct simnet *net = simnet_new(&p);
 	struct simnet_report rep;
 	simnet_report_init(&rep);
@@ -742,16 +749,7 @@ static int run_storage(const struct simopts *o)
 		double t0 = wall_now();
 		struct simdns_params p;
 		simdns_params_default(&p);
-		p.net.ops = ovl_ops_by_name(o->overlay[i]);
-		p.net.seed = (uint64_t)o->seed;
-		p.net.loss = o->loss;
-		p.net.faults = o->faults;
-		p.net.latency = lat;
-		p.net.ovl.succ_list_len = (unsigned)o->succ;
-		p.net.ovl.k = (unsigned)o->k;
-		p.net.ovl.alpha = (unsigned)o->alpha;
-		p.net.ovl.pns = o->pns;
-		p.net.vnodes = (unsigned)o->vnodes;
+		net_from_opts(o, o->overlay[i], lat, &p.net);
 		p.net.dht.replicas = o->replicas_set ? (unsigned)o->replicas : 1;
 		p.net.ovl.replicas = p.net.dht.replicas > 6 ? p.net.dht.replicas : 6;
 		if (o->no_cache)
@@ -833,16 +831,7 @@ static int run_churn(const struct simopts *o)
 	for (size_t i = 0; i < o->noverlay && rc == 0; i++) {
 		struct simchurn_params p;
 		simchurn_params_default(&p);
-		p.net.ops = ovl_ops_by_name(o->overlay[i]);
-		p.net.seed = (uint64_t)o->seed;
-		p.net.loss = o->loss;
-		p.net.faults = o->faults;
-		p.net.latency = lat;
-		p.net.ovl.succ_list_len = (unsigned)o->succ;
-		p.net.ovl.k = (unsigned)o->k;
-		p.net.ovl.alpha = (unsigned)o->alpha;
-		p.net.ovl.pns = o->pns;
-		p.net.vnodes = (unsigned)o->vnodes;
+		net_from_opts(o, o->overlay[i], lat, &p.net);
 		p.net.dht.replicas = (unsigned)o->replicas;
 		p.net.ovl.replicas = p.net.dht.replicas > 6 ? p.net.dht.replicas : 6;
 		if (o->no_cache)

@@ -180,19 +180,32 @@ static void count_one(void *arg, const uint8_t key[DHT_KEY_LEN], uint64_t versio
 		r->copies++;
 }
 
+/* Call fn on every live DHT instance (every vnode of every live node). */
+static void each_dht(struct ctx *x, void (*fn)(struct ctx *x, struct dht *d))
+{
+	size_t n = simnet_size(x->net);
+	for (size_t i = 0; i < n; i++)
+		for (unsigned v = 0; v < simnet_vnodes(x->net); v++) {
+			struct dht *d = simnet_dht_vnode(x->net, i, v);
+			if (d)
+				fn(x, d);
+		}
+}
+
+static void count_node(struct ctx *x, struct dht *d) { dht_stored_each(d, count_one, x); }
+static void maintain_node(struct ctx *x, struct dht *d)
+{
+	(void)x;
+	dht_maintain(d);
+}
+
 /* Count each record's stored copies on live nodes. Returns how many
  * acknowledged records have at least one, and in *full how many have r. */
 static size_t count_copies(struct ctx *x, size_t *full)
 {
 	for (size_t i = 0; i < x->nrec; i++)
 		x->rec[i].copies = 0;
-	size_t n = simnet_size(x->net);
-	for (size_t i = 0; i < n; i++)
-		for (unsigned v = 0; v < simnet_vnodes(x->net); v++) {
-			struct dht *d = simnet_dht_vnode(x->net, i, v);
-			if (d)
-				dht_stored_each(d, count_one, x);
-		}
+	each_dht(x, count_node);
 	size_t avail = 0, f = 0;
 	unsigned r = x->p->net.dht.replicas;
 	for (size_t i = 0; i < x->nrec; i++) {
@@ -701,13 +714,7 @@ static double repair(struct ctx *x, const bool *kept)
 {
 	uint64_t t0 = now_us(x);
 	do {
-		size_t n = simnet_size(x->net);
-		for (size_t i = 0; i < n; i++)
-			for (unsigned v = 0; v < simnet_vnodes(x->net); v++) {
-				struct dht *d = simnet_dht_vnode(x->net, i, v);
-				if (d)
-					dht_maintain(d);
-			}
+		each_dht(x, maintain_node);
 		simnet_run(x->net, ROUND_GAP_US);
 	} while (misplaced(x, kept) && now_us(x) - t0 < REPAIR_MAX_US);
 	return (double)(now_us(x) - t0) / 1e6;

@@ -13,16 +13,6 @@ void ovl_id_of(const struct tr_addr *a, uint8_t vnode, uint8_t out[DDNS_ID_LEN])
 	ddns_sha1(buf, n + 3, out);
 }
 
-int ovl_id_cmp(const uint8_t a[DDNS_ID_LEN], const uint8_t b[DDNS_ID_LEN])
-{
-	return memcmp(a, b, DDNS_ID_LEN);
-}
-
-bool ovl_id_eq(const uint8_t a[DDNS_ID_LEN], const uint8_t b[DDNS_ID_LEN])
-{
-	return memcmp(a, b, DDNS_ID_LEN) == 0;
-}
-
 bool ovl_id_in_oc(const uint8_t x[DDNS_ID_LEN], const uint8_t a[DDNS_ID_LEN],
 		  const uint8_t b[DDNS_ID_LEN])
 {

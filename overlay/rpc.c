@@ -135,6 +135,8 @@ struct rpc_reasm {
 	uint8_t data[];
 };
 
+#define RPC_ID_MEMO 32
+
 struct rpc {
 	struct tr *t;
 	struct rpc_params p;
@@ -151,6 +153,14 @@ struct rpc {
 	uint8_t self_id_vnode;
 	struct tr_addr self_id_addr;
 	uint8_t self_id[DDNS_ID_LEN];
+	/* Ids of recent senders, direct-mapped by address: checking a sender's
+	 * claimed id costs a SHA-1, and most datagrams come from a few peers. */
+	struct rpc_id_memo {
+		bool ok;
+		uint8_t vnode;
+		struct tr_addr addr;
+		uint8_t id[DDNS_ID_LEN];
+	} id_memo[RPC_ID_MEMO];
 	unsigned depth;
 	bool dead;
 	struct rpc_stats st;
@@ -204,6 +214,23 @@ static const uint8_t *self_id(struct rpc *r, uint8_t vnode)
 		r->self_id_ok = true;
 	}
 	return r->self_id;
+}
+
+/* ovl_id_of(from, vnode), remembered for the last sender in its slot. */
+static const uint8_t *sender_id(struct rpc *r, const struct tr_addr *from, uint8_t vnode)
+{
+	size_t n = addr_iplen(from);
+	uint32_t h = (uint32_t)from->port * 2654435761u ^ vnode;
+	for (size_t i = 0; i < n; i++)
+		h = h * 31 + from->ip[i];
+	struct rpc_id_memo *m = &r->id_memo[h % RPC_ID_MEMO];
+	if (!m->ok || m->vnode != vnode || !tr_addr_eq(&m->addr, from)) {
+		addr_norm(&m->addr, from);
+		m->vnode = vnode;
+		ovl_id_of(from, vnode, m->id);
+		m->ok = true;
+	}
+	return m->id;
 }
 
 void rpc_params_default(struct rpc_params *p)
@@ -889,9 +916,7 @@ static void rpc_on_recv(void *arg, const struct tr_addr *from, const uint8_t *da
 		log_debug("rpc: malformed datagram (%zu bytes) from %s", len, tr_addr_str(from, a));
 		goto out;
 	}
-	uint8_t id[DDNS_ID_LEN];
-	ovl_id_of(from, h.src_vnode, id);
-	if (memcmp(id, h.sender_id, DDNS_ID_LEN) != 0) {
+	if (memcmp(sender_id(r, from, h.src_vnode), h.sender_id, DDNS_ID_LEN) != 0) {
 		r->st.dropped_spoofed++;
 		log_debug("rpc: spoofed sender id from %s", tr_addr_str(from, a));
 		goto out;

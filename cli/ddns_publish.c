@@ -694,6 +694,18 @@ int ddns_cmd_publish(int argc, char **argv)
 				ddns_strerror(rc));
 			goto out;
 		}
+		/* The NSEC chain by class of name, so that a gateway proves a
+		 * name missing with one get (dns/block.h, "Denial blocks"). */
+		rc = dns_block_build_denial(&signed_rrs, ncf ? &chain : NULL, carry, &p.blocks);
+		if (rc == DDNS_ETOOBIG && pass == 0)
+			fprintf(stderr, "ddns publish: warning: zone too large for denial blocks "
+					"(a class over %u KiB): names it lacks are denied "
+					"without proof\n", DNS_BLOCK_MAX / 1024);
+		else if (rc && rc != DDNS_ETOOBIG && rc != DDNS_EMALFORMED) {
+			fprintf(stderr, "ddns publish: cannot build denial blocks: %s\n",
+				ddns_strerror(rc));
+			goto out;
+		}
 		if (p.blocks.n == 0) {
 			fprintf(stderr, "ddns publish: nothing signed to publish%s\n",
 				sg.nkeys ? "" : " (no RRSIGs in the input: give --key)");

@@ -596,7 +596,13 @@ static void client_put(struct node *n, const struct rpc_msg *req)
 		goto refuse;
 	}
 	uint8_t key[DHT_KEY_LEN];
-	dns_block_key(dns_block_set_owner(&b.data), dns_block_set_type(&b.data), key);
+	struct dns_name at;
+	uint16_t at_type;
+	if (dns_block_locate(&b, &at, &at_type, key) != 0) {
+		dns_block_clear(&b);
+		snprintf(bad1.reason, sizeof(bad1.reason), "denial block of a zone too deep");
+		goto refuse;
+	}
 	struct put_op *op = calloc(1, sizeof(*op));
 	if (!op) {
 		dns_block_clear(&b);
@@ -604,8 +610,7 @@ static void client_put(struct node *n, const struct rpc_msg *req)
 		snprintf(bad1.reason, sizeof(bad1.reason), "out of memory");
 		goto refuse;
 	}
-	describe(op->what, sizeof(op->what), dns_block_set_owner(&b.data),
-		 dns_block_set_type(&b.data));
+	describe(op->what, sizeof(op->what), &at, at_type);
 	dns_block_clear(&b);
 	op->n = n;
 	rpc_reply_to_from(req, &op->rt);

@@ -56,7 +56,70 @@ struct dns_block {
 	struct dns_block_set data;
 	struct dns_block_set *chain; /* DNSKEY and DS sets; owned array */
 	size_t nchain;
+	/* A denial block (version 2, below): data is its first NSEC set and
+	 * more[0..nmore) the others, in canonical order of their owners. */
+	bool denial;
+	char denial_class;       /* '0'-'9', 'a'-'z' or '_' */
+	struct dns_name zone;    /* the zone apex */
+	struct dns_block_set *more;
+	size_t nmore;
 };
+
+/*
+ * Denial blocks (docs/PROTOCOL.md, "Denial blocks"): the NSEC chain of a
+ * zone, cut into DNS_DENIAL_CLASSES blocks by the first octet of the label
+ * just below the apex of the name asked for (a digit or a letter, case
+ * folded, is its own class; any other octet is class '_'). The block of a
+ * class holds every NSEC set whose owner falls in the class, the NSEC that
+ * precedes each octet of the class in canonical order, and the NSEC that
+ * matches or covers "*.apex", so it proves on its own that any name of the
+ * class does not exist (RFC 4035 §5.4: the covering NSEC and the one
+ * denying the wildcard at the closest encloser), and a gateway that has it
+ * answers every other missing name of the class without a lookup
+ * (RFC 8198). It is stored like an RRset of type 0 (reserved, never a real
+ * type) at the locator "<class>.<apex>":
+ *   key = dns_block_key("<class>.<apex>", 0)
+ * Encoding: magic | version 2 | nchain (1) | class (1) | apex (wire name)
+ *   | nmore (2) | 1 + nmore NSEC sets | nchain chain sets, sets as above.
+ */
+#define DNS_BLOCK_DENIAL_VERSION 2
+#define DNS_DENIAL_CLASSES 37
+#define DNS_DENIAL_TYPE 0
+/* NSEC sets one denial block may hold. */
+#define DNS_DENIAL_SETS_MAX 4096
+
+/* The class of name in the zone at apex, or 0 when name is not strictly
+ * below apex. */
+char dns_denial_class(const struct dns_name *apex, const struct dns_name *name);
+
+/*
+ * Does the denial block b prove every name of its class (what the builder
+ * puts in)? For each octet of the class an NSEC spans the point where names
+ * starting with it begin, the chain never leaves the block while it stays
+ * in the class, and an NSEC matches or covers "*.apex". A trimmed block, the
+ * proof a hostile node might serve instead, fails.
+ */
+bool dns_denial_complete(const struct dns_block *b);
+
+/* The locator "<cls>.<apex>" of a class. Returns 0 or DDNS_ETOOBIG. */
+int dns_denial_locator(const struct dns_name *apex, char cls, struct dns_name *out) DDNS_WUR;
+
+/*
+ * In nsec[0..n) (NSEC records of one zone, one per owner, any order): the
+ * record whose owner is name (*match true) or that covers it, owner < name
+ * < next in canonical order, the last one wrapping to the apex (*match
+ * false). NULL when none does.
+ */
+const struct dns_rr *dns_nsec_find(const struct dns_rr *nsec, size_t n,
+				   const struct dns_name *name, bool *match);
+
+/*
+ * The closest encloser (RFC 4592 §3.3.1) of name, which the NSEC cover
+ * covers: the longer of the names name shares with cover's owner and with
+ * its next name. Returns 0 or DDNS_EMALFORMED (cover's RDATA).
+ */
+int dns_nsec_closest_encloser(const struct dns_rr *cover, const struct dns_name *name,
+			      struct dns_name *ce) DDNS_WUR;
 
 /* Empty block (no allocations). */
 void dns_block_init(struct dns_block *b);
@@ -76,6 +139,14 @@ static inline uint16_t dns_block_set_type(const struct dns_block_set *s)
 /* The DHT key of <owner, type>: SHA-1(lowercased owner wire || type). */
 void dns_block_key(const struct dns_name *owner, uint16_t type,
 		   uint8_t key[DNS_BLOCK_KEY_LEN]);
+
+/*
+ * Where a decoded block is stored: <owner, type> of its data set, or for a
+ * denial block its locator and DNS_DENIAL_TYPE; key = dns_block_key of
+ * those. Returns 0 or DDNS_EMALFORMED (a locator longer than a name).
+ */
+int dns_block_locate(const struct dns_block *b, struct dns_name *owner, uint16_t *type,
+		     uint8_t key[DNS_BLOCK_KEY_LEN]) DDNS_WUR;
 
 /*
  * Copy the RRset <owner, type> of src (class of its first match; owner
@@ -123,7 +194,9 @@ int dns_block_encode(const struct dns_block *b, struct ddns_wbuf *out) DDNS_WUR;
  * Returns 0; DDNS_EMALFORMED (wrong magic or version, truncation, count or
  * length beyond the data, bad name or RDATA, chain set of a type other than
  * DNSKEY/DS or another class, an RRSIG or OPT data set, duplicate set,
- * trailing bytes); -ENOMEM.
+ * trailing bytes); -ENOMEM. A denial block (version 2) also: a class
+ * other than those of dns_denial_class, a set other than NSEC among its
+ * first 1 + nmore, an NSEC set outside the apex's zone, two with one owner.
  */
 int dns_block_decode(struct dns_block *b, const uint8_t *p, size_t len) DDNS_WUR;
 
@@ -158,5 +231,17 @@ void dns_blocklist_free(struct dns_blocklist *l);
  */
 int dns_block_build_zone(const struct dns_rrlist *zone, const struct dns_rrlist *chain,
 			 bool carry_chain, struct dns_blocklist *out) DDNS_WUR;
+
+/*
+ * The denial blocks of a signed zone (its NSEC sets and their RRSIGs; the
+ * apex is the owner of its SOA), one per class, appended to out with the
+ * locator as owner and DNS_DENIAL_TYPE as type; chain sets as in
+ * dns_block_build_zone. A zone without NSEC records adds nothing.
+ * Returns 0; DDNS_ETOOBIG (a class's block is over DNS_BLOCK_MAX or holds
+ * more than DNS_DENIAL_SETS_MAX sets: out is left as it was);
+ * DDNS_EMALFORMED (no single SOA); -ENOMEM.
+ */
+int dns_block_build_denial(const struct dns_rrlist *zone, const struct dns_rrlist *chain,
+			   bool carry_chain, struct dns_blocklist *out) DDNS_WUR;
 
 #endif

@@ -477,6 +477,34 @@ static int validate_ctx(struct vctx *c, uint64_t now_us, struct dht_block_meta *
 		goto out;
 	}
 	uint64_t life = set_life(data, ok, now);
+	/* A denial block's other NSEC sets: each must verify; the block is as
+	 * new as its oldest set and good while all of them are. */
+	for (size_t m = 0; m < c->blk->nmore; m++) {
+		const struct dns_block_set *s = &c->blk->more[m];
+		uint32_t sv = 0;
+		bool sok = false;
+		for (size_t i = 0; i < s->sigs.n; i++) {
+			struct dnssec_rrsig rs;
+			if (dnssec_rrsig_parse(s->sigs.rr[i].rdata, s->sigs.rr[i].rdlen, &rs) ||
+			    (sok && rs.inception <= sv))
+				continue;
+			if (dnssec_validate(v, s->rrs.rr, s->rrs.n, &s->sigs.rr[i], 1, now, NULL, 0) ==
+			    0) {
+				sv = rs.inception;
+				sok = true;
+			}
+		}
+		if (!sok) {
+			snprintf(why, whylen, "NSEC %zu of the denial block does not verify", m + 2);
+			rc = DDNS_EBOGUS;
+			goto out;
+		}
+		if (sv < meta->version)
+			meta->version = sv;
+		uint64_t l = set_life(s, NULL, now);
+		if (l < life)
+			life = l;
+	}
 	meta->expire_us = now_us + life * 1000000u;
 
 	/* Remember what is now verified: the data set if it is a link, and
@@ -508,9 +536,30 @@ static int job_decode(struct dns_block *b, const uint8_t *key, const uint8_t *bl
 		snprintf(why, whylen, "block does not decode");
 		return rc;
 	}
+	if (b->denial) {
+		/* every NSEC set signed by the zone the block names, so one chain
+		 * walk (from the first set) serves them all */
+		for (size_t i = 0; i <= b->nmore; i++) {
+			struct dns_name signer;
+			if (!set_signer(i ? &b->more[i - 1] : &b->data, false, &signer) ||
+			    !dns_name_equal(&signer, &b->zone)) {
+				snprintf(why, whylen, "denial block holds an NSEC of another zone");
+				return DDNS_EBOGUS;
+			}
+		}
+		if (!dns_denial_complete(b)) {
+			snprintf(why, whylen, "denial block does not cover its class");
+			return DDNS_EBOGUS;
+		}
+	}
 	if (key) {
 		uint8_t k[DNS_BLOCK_KEY_LEN];
-		dns_block_key(dns_block_set_owner(&b->data), dns_block_set_type(&b->data), k);
+		struct dns_name loc;
+		uint16_t lt;
+		if (dns_block_locate(b, &loc, &lt, k) != 0) {
+			snprintf(why, whylen, "denial block of a zone too deep to locate");
+			return DDNS_EMALFORMED;
+		}
 		if (memcmp(k, key, sizeof(k)) != 0) {
 			snprintf(why, whylen, "block stored under another name or type's key");
 			return DDNS_EBOGUS;

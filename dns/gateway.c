@@ -95,7 +95,7 @@ struct gw_fetch {
 	struct gw_query *waiters;       /* linked by wnext */
 };
 
-enum gw_stage { ST_TYPE, ST_CNAME, ST_NSEC, ST_SOA };
+enum gw_stage { ST_TYPE, ST_CNAME, ST_NSEC, ST_SOA, ST_DENIAL, ST_WILD };
 
 /* Ancestors a negative answer may look up for its zone's SOA. */
 #define GW_SOA_STEPS 4
@@ -125,6 +125,13 @@ struct gw_query {
 	unsigned neg_rcode;             /* ST_SOA: NOERROR (NODATA) or NXDOMAIN */
 	bool positive;                  /* the last step found its RRset */
 	struct gw_rrset *known;         /* an RRset of another type at cur (NODATA) */
+	/* From the zone's denial block: the NSEC covering cur and the one
+	 * matching or covering the wildcard at its closest encloser. */
+	struct gw_rrset *proof[2];
+	size_t nproof;
+	bool proven;                    /* proof[] shows cur does not exist */
+	bool ent;                       /* ... or is an empty non-terminal */
+	struct dns_name wild;           /* ST_WILD: "*.<closest encloser>" */
 	bool touched_dht;
 	unsigned rpcs[GW_MAX_OVERLAYS], hops[GW_MAX_OVERLAYS];
 };
@@ -330,8 +337,9 @@ static int rs_from_block(struct gw *g, const struct gw_fetch *f, const struct dh
 		rc = DDNS_EMALFORMED;
 		goto out;
 	}
-	if (dns_block_set_type(&b.data) != f->type ||
-	    !dns_name_equal(dns_block_set_owner(&b.data), &f->name)) {
+	if (f->type == DNS_DENIAL_TYPE ? !b.denial || !dns_name_equal(&b.zone, &f->name)
+				       : b.denial || dns_block_set_type(&b.data) != f->type ||
+						 !dns_name_equal(dns_block_set_owner(&b.data), &f->name)) {
 		rc = DDNS_EBOGUS;
 		goto out;
 	}
@@ -345,6 +353,19 @@ static int rs_from_block(struct gw *g, const struct gw_fetch *f, const struct dh
 	rs->sigs = b.data.sigs;
 	dns_rrlist_init(&b.data.rrs);
 	dns_rrlist_init(&b.data.sigs);
+	/* A denial block: every NSEC of it in one list (owners differ), their
+	 * RRSIGs in the other, for the proof to pick from. */
+	for (size_t i = 0; i < b.nmore && rc == 0; i++) {
+		for (size_t j = 0; j < b.more[i].rrs.n && rc == 0; j++)
+			rc = dns_rrlist_add(&rs->rrs, &b.more[i].rrs.rr[j]);
+		for (size_t j = 0; j < b.more[i].sigs.n && rc == 0; j++)
+			rc = dns_rrlist_add(&rs->sigs, &b.more[i].sigs.rr[j]);
+	}
+	if (rc) {
+		rs_unref(rs);
+		rs = NULL;
+		goto out;
+	}
 	uint32_t ttl = UINT32_MAX;
 	for (size_t i = 0; i < rs->rrs.n; i++)
 		if (rs->rrs.rr[i].ttl < ttl)
@@ -370,6 +391,8 @@ static void q_free(struct gw_query *q)
 	rs_unref(q->nsec);
 	rs_unref(q->soa);
 	rs_unref(q->known);
+	for (size_t i = 0; i < q->nproof; i++)
+		rs_unref(q->proof[i]);
 	free(q);
 }
 
@@ -514,10 +537,23 @@ static const char *rcode_name(unsigned rc)
  * DHT validated to the trust anchor; a denial only with its NSEC. */
 static bool q_authentic(const struct gw_query *q, unsigned rcode)
 {
-	if (!((q->flags & DNS_F_AD) || q->do_bit) || !q->has_q || q->q.qclass != DNS_C_IN ||
-	    rcode != DNS_R_NOERROR)
+	if (!((q->flags & DNS_F_AD) || q->do_bit) || !q->has_q || q->q.qclass != DNS_C_IN)
 		return false;
-	return q->positive || (q->nsec && nsec_denies(q->nsec, q->q.qtype));
+	if (rcode == DNS_R_NXDOMAIN)
+		return q->proven;
+	if (rcode != DNS_R_NOERROR)
+		return false;
+	if (q->positive)
+		return true;
+	if (q->ent)
+		return q->proven;
+	if (q->proven) { /* NODATA at a wildcard: its NSEC lacks the type */
+		for (size_t i = 0; i < q->nproof; i++)
+			if (dns_name_equal(&q->proof[i]->rrs.rr[0].owner, &q->wild))
+				return nsec_denies(q->proof[i], q->q.qtype);
+		return false;
+	}
+	return q->nsec && nsec_denies(q->nsec, q->q.qtype);
 }
 
 /* Header, OPT (carrying the optlen bytes of options at opt, which must live
@@ -568,6 +604,8 @@ static int q_write_sections(struct gw_query *q, struct dns_msgw *mw, char (*txt)
 		rc = put_soa(q->g, mw, q->soa, q->do_bit);
 	if (q->nsec && q->do_bit && rc == 0)
 		rc = put_rrset(q->g, mw, DNS_S_AUTHORITY, q->nsec, true);
+	for (size_t i = 0; i < q->nproof && q->do_bit && rc == 0; i++)
+		rc = put_rrset(q->g, mw, DNS_S_AUTHORITY, q->proof[i], true);
 	return rc;
 }
 
@@ -722,12 +760,208 @@ static bool q_soa_result(struct gw_query *q, int status, struct gw_rrset *rs)
 	if (status == 0) {
 		q->soa = rs_ref(rs);
 		q->g->st.neg_with_soa++;
+		/* a missing name: its zone's denial block has the proof, and
+		 * perhaps a wildcard that answers instead */
+		if (q->neg_rcode == DNS_R_NXDOMAIN && q->g->p.nsec_lookup &&
+		    dns_denial_class(&q->soa_at, &q->cur)) {
+			q->stage = ST_DENIAL;
+			return false;
+		}
 	} else if (status == DDNS_ENOTFOUND && ++q->soa_steps < GW_SOA_STEPS &&
 		   dns_name_parent(&q->soa_at, &q->soa_at) == 0) {
 		return false; /* try the next name up */
 	}
 	q_answer(q, q->neg_rcode, -1, NULL, NULL, 0);
 	return true;
+}
+
+/* The NSEC rr of a denial block's RRset, and its RRSIGs, as an RRset of
+ * its own (the block's expiry). NULL on -ENOMEM. */
+static struct gw_rrset *rs_pick_nsec(const struct gw_rrset *blk, const struct dns_rr *rr)
+{
+	struct gw_rrset *rs = calloc(1, sizeof(*rs));
+	int rc = rs ? dns_rrlist_add(&rs->rrs, rr) : -ENOMEM;
+	for (size_t i = 0; rc == 0 && i < blk->sigs.n; i++)
+		if (dns_name_equal(&blk->sigs.rr[i].owner, &rr->owner))
+			rc = dns_rrlist_add(&rs->sigs, &blk->sigs.rr[i]);
+	if (rs) {
+		rs->refs = 1;
+		rs->expire_us = blk->expire_us;
+	}
+	if (rc) {
+		rs_unref(rs);
+		return NULL;
+	}
+	return rs;
+}
+
+static bool q_add_proof(struct gw_query *q, const struct gw_rrset *blk, const struct dns_rr *rr)
+{
+	for (size_t i = 0; i < q->nproof; i++)
+		if (dns_name_equal(&q->proof[i]->rrs.rr[0].owner, &rr->owner))
+			return true;
+	if (q->nproof == 2 || !(q->proof[q->nproof] = rs_pick_nsec(blk, rr)))
+		return false;
+	q->nproof++;
+	return true;
+}
+
+/* Does the NSEC at a proper ancestor of name mark a delegation (NS, no
+ * SOA), so that name lies in a child zone this chain says nothing about? */
+static bool nsec_delegates(const struct dns_rr *nsec, const struct dns_name *name)
+{
+	struct dns_name next;
+	size_t off = 0;
+	if (dns_name_equal(&nsec->owner, name) || !dns_name_is_subdomain(name, &nsec->owner) ||
+	    dns_name_from_wire(&next, nsec->rdata, nsec->rdlen, &off, false) != 0)
+		return false;
+	const uint8_t *bm = nsec->rdata + off;
+	size_t bl = nsec->rdlen - off;
+	return dns_typebitmap_has(bm, bl, DNS_T_NS) && !dns_typebitmap_has(bm, bl, DNS_T_SOA);
+}
+
+/*
+ * The zone's denial block blk for the missing name cur (q->soa and
+ * q->soa_at are its zone's): prove cur does not exist (RFC 4035 §5.4: the
+ * NSEC covering it and the one covering the wildcard at its closest
+ * encloser), or go on to the wildcard that exists there (ST_WILD), or, when
+ * the block shows cur exists after all, answer NODATA with its NSEC.
+ * Returns true when q was answered.
+ */
+static bool q_use_denial(struct gw_query *q, const struct gw_rrset *blk)
+{
+	bool match;
+	const struct dns_rr *c = dns_nsec_find(blk->rrs.rr, blk->rrs.n, &q->cur, &match);
+	struct dns_name ce;
+	q->stage = ST_DENIAL;
+	if (!c || nsec_delegates(c, &q->cur) || (!match && dns_nsec_closest_encloser(c, &q->cur, &ce))) {
+		q_answer(q, q->neg_rcode, -1, NULL, NULL, 0); /* no proof here */
+		return true;
+	}
+	if (match) { /* the name exists: NODATA, with its own NSEC */
+		if (!q->nsec)
+			q->nsec = rs_pick_nsec(blk, c);
+		q_answer(q, DNS_R_NOERROR, -1, NULL, NULL, 0);
+		return true;
+	}
+	if (dns_name_equal(&ce, &q->cur)) {
+		/* an empty non-terminal: the NSEC's next name lies below it, so
+		 * it exists with no RRset at all (RFC 4035 §3.1.3.2) */
+		if (q_add_proof(q, blk, c)) {
+			q->proven = q->ent = true;
+			q->g->st.denial_proofs++;
+		}
+		q_answer(q, DNS_R_NOERROR, -1, NULL, NULL, 0);
+		return true;
+	}
+	uint8_t star[2] = {1, '*'};
+	bool wmatch = false;
+	const struct dns_rr *w = NULL;
+	if (dns_name_concat(&q->wild, star, 2, &ce) == 0)
+		w = dns_nsec_find(blk->rrs.rr, blk->rrs.n, &q->wild, &wmatch);
+	if (!q_add_proof(q, blk, c) || !w || !q_add_proof(q, blk, w)) {
+		q_answer(q, q->neg_rcode, -1, NULL, NULL, 0);
+		return true;
+	}
+	q->g->st.denial_proofs++;
+	if (wmatch) { /* the wildcard exists: it answers (RFC 4592 §4) */
+		q->stage = ST_WILD;
+		return false;
+	}
+	q->proven = true;
+	q_answer(q, DNS_R_NXDOMAIN, -1, NULL, NULL, 0);
+	return true;
+}
+
+/* <*.ce, qtype> for a name that does not exist: the RRset, expanded to cur
+ * (its RRSIGs keep their Labels field, which tells a validator it came
+ * from a wildcard), or NODATA with the wildcard's NSEC. */
+static bool q_wild_result(struct gw_query *q, int status, struct gw_rrset *rs)
+{
+	q->proven = true;
+	if (status == DDNS_ENOTFOUND) {
+		q_answer(q, DNS_R_NOERROR, -1, NULL, NULL, 0);
+		return true;
+	}
+	if (status != 0) {
+		q_fail(q, status);
+		return true;
+	}
+	struct gw_rrset *x = calloc(1, sizeof(*x));
+	int rc = x ? 0 : -ENOMEM;
+	for (size_t i = 0; rc == 0 && i < rs->rrs.n; i++) {
+		struct dns_rr r = rs->rrs.rr[i];
+		r.owner = q->cur;
+		rc = dns_rrlist_add(&x->rrs, &r);
+	}
+	for (size_t i = 0; rc == 0 && i < rs->sigs.n; i++) {
+		struct dns_rr r = rs->sigs.rr[i];
+		r.owner = q->cur;
+		rc = dns_rrlist_add(&x->sigs, &r);
+	}
+	if (x) {
+		x->refs = 1;
+		x->expire_us = rs->expire_us;
+	}
+	if (rc) {
+		rs_unref(x);
+		q_fail(q, rc);
+		return true;
+	}
+	/* the wildcard's own NSEC proves nothing here: only the cover stays */
+	while (q->nproof > 1)
+		rs_unref(q->proof[--q->nproof]);
+	q->chain[q->nchain++] = x;
+	q->positive = true;
+	q->g->st.wildcard_answers++;
+	q_answer(q, DNS_R_NOERROR, -1, NULL, NULL, 0);
+	return true;
+}
+
+/*
+ * RFC 8198 before any lookup for cur: when the cache holds the SOA of a
+ * zone above cur and that zone's denial block for cur's class, the block
+ * answers (a proven NXDOMAIN, or the wildcard step) with no get. Returns
+ * true when q was answered, false to go on with q->stage (unchanged, or
+ * ST_WILD).
+ */
+static bool q_aggressive(struct gw_query *q)
+{
+	struct gw *g = q->g;
+	struct dns_name z;
+	if (!g->p.nsec_lookup || dns_name_parent(&q->cur, &z) != 0)
+		return false;
+	for (unsigned step = 0; step < GW_SOA_STEPS; step++) {
+		uint8_t k[DHT_KEY_LEN];
+		struct gw_centry *soa, *blk;
+		struct dns_name loc;
+		dns_block_key(&z, DNS_T_SOA, k);
+		if ((soa = cache_find(g, &g->pos, &g->npos, k))) {
+			char cls = dns_denial_class(&z, &q->cur);
+			if (!cls || dns_denial_locator(&z, cls, &loc) != 0)
+				return false;
+			dns_block_key(&loc, DNS_DENIAL_TYPE, k);
+			if (!(blk = cache_find(g, &g->pos, &g->npos, k)))
+				return false;
+			bool match;
+			const struct dns_rr *c =
+				dns_nsec_find(blk->rs->rrs.rr, blk->rs->rrs.n, &q->cur, &match);
+			if (!c || match || nsec_delegates(c, &q->cur))
+				return false; /* the name exists, or is not this zone's */
+			struct gw_rrset *b = rs_ref(blk->rs);
+			q->soa = rs_ref(soa->rs);
+			dns_name_copy(&q->soa_at, &z);
+			q->neg_rcode = DNS_R_NXDOMAIN;
+			g->st.denial_from_cache++;
+			g->st.neg_with_soa++;
+			bool done = q_use_denial(q, b);
+			rs_unref(b);
+			return done;
+		}
+		if (dns_name_parent(&z, &z) != 0)
+			break;
+	}
+	return false;
 }
 
 /*
@@ -740,6 +974,14 @@ static bool q_result(struct gw_query *q, int status, struct gw_rrset *rs)
 	struct gw *g = q->g;
 	if (q->stage == ST_SOA)
 		return q_soa_result(q, status, rs);
+	if (q->stage == ST_DENIAL) {
+		if (status == 0)
+			return q_use_denial(q, rs);
+		q_answer(q, q->neg_rcode, -1, NULL, NULL, 0); /* the denial, unproven */
+		return true;
+	}
+	if (q->stage == ST_WILD)
+		return q_wild_result(q, status, rs);
 	if (status != 0 && status != DDNS_ENOTFOUND) {
 		if (q->stage == ST_NSEC) /* the denial itself stands */
 			return q_known_deny(q);
@@ -792,6 +1034,8 @@ static bool q_result(struct gw_query *q, int status, struct gw_rrset *rs)
 		/* no NSEC block: the name exists when something else is known */
 		return q_known_deny(q);
 	case ST_SOA:
+	case ST_DENIAL:
+	case ST_WILD:
 		break; /* handled above */
 	}
 	return true;
@@ -823,7 +1067,9 @@ static void fetch_deliver(struct gw_fetch *f, int status, struct gw_rrset *rs)
 		cache_put(g, &g->pos, &g->npos, g->p.cache_entries, f->key, rs->expire_us, rs);
 		name_key(&f->name, nk);
 		/* the RRset too: its signer names the zone of a later NODATA */
-		cache_put(g, &g->exist, &g->nexist, g->p.cache_entries, nk, rs->expire_us, rs);
+		if (f->type != DNS_DENIAL_TYPE)
+			cache_put(g, &g->exist, &g->nexist, g->p.cache_entries, nk,
+				  rs->expire_us, rs);
 	} else if (status == DDNS_ENOTFOUND) {
 		cache_put(g, &g->neg, &g->nneg, g->p.neg_cache_entries, f->key,
 			  gw_now_us(g) + (uint64_t)g->p.neg_ttl * US, NULL);
@@ -1004,12 +1250,25 @@ static void q_run(struct gw_query *q)
 	for (;;) {
 		static const uint16_t step_type[] = {[ST_CNAME] = DNS_T_CNAME,
 						     [ST_NSEC] = DNS_T_NSEC,
-						     [ST_SOA] = DNS_T_SOA};
-		uint16_t t = q->stage == ST_TYPE ? q->q.qtype : step_type[q->stage];
-		const struct dns_name *at = q->stage == ST_SOA ? &q->soa_at : &q->cur;
+						     [ST_SOA] = DNS_T_SOA,
+						     [ST_DENIAL] = DNS_DENIAL_TYPE};
+		uint16_t t = q->stage == ST_TYPE || q->stage == ST_WILD ? q->q.qtype
+									: step_type[q->stage];
+		const struct dns_name *at = q->stage == ST_SOA || q->stage == ST_DENIAL ? &q->soa_at
+					    : q->stage == ST_WILD		       ? &q->wild
+										       : &q->cur;
 		uint8_t key[DHT_KEY_LEN];
 		struct gw_centry *e;
-		dns_block_key(at, t, key);
+		if (q->stage == ST_DENIAL) {
+			struct dns_name loc;
+			if (dns_denial_locator(at, dns_denial_class(at, &q->cur), &loc) != 0) {
+				q_answer(q, q->neg_rcode, -1, NULL, NULL, 0);
+				return;
+			}
+			dns_block_key(&loc, t, key);
+		} else {
+			dns_block_key(at, t, key);
+		}
 		if ((e = cache_find(g, &g->pos, &g->npos, key))) {
 			g->st.cache_hits++;
 			struct gw_rrset *rs = rs_ref(e->rs);
@@ -1030,6 +1289,13 @@ static void q_run(struct gw_query *q)
 			if (q_result(q, e->status, NULL))
 				return;
 			continue;
+		}
+		/* RFC 8198: a cached denial block may answer without the DHT */
+		if (q->stage == ST_TYPE) {
+			if (q_aggressive(q))
+				return;
+			if (q->stage == ST_WILD)
+				continue;
 		}
 		g->st.cache_misses++;
 		int rc = fetch_join(q, at, key, t);

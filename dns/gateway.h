@@ -207,6 +207,9 @@ struct gw_stats {
 	uint64_t rate_limited;   /* UDP queries dropped by the per-source limit */
 	uint64_t rate_limit_sources; /* sources tracked now */
 	uint64_t neg_with_soa;   /* negative answers that carried their zone's SOA */
+	uint64_t denial_proofs;  /* missing names proven from a denial block */
+	uint64_t denial_from_cache; /* ... with the block already cached (RFC 8198) */
+	uint64_t wildcard_answers; /* answers synthesised from a wildcard */
 	uint64_t answered_from_cache;              /* IN queries that touched no DHT */
 	uint64_t coalesced;      /* lookup steps that joined an outstanding identical one */
 	uint64_t current_checks, current_failed; /* chain currency checks, and failed ones */

@@ -131,6 +131,9 @@ size_t gw_ch_strings(struct gw *g, const struct dns_name *qname,
 		 (unsigned long long)st.servfail_cache_entries,
 		 (unsigned long long)st.neg_with_soa, (unsigned long long)st.rate_limited,
 		 (unsigned long long)st.rate_limit_sources);
+	snprintf(txt[n++], 256, "denial_proofs=%llu denial_from_cache=%llu wildcard_answers=%llu",
+		 (unsigned long long)st.denial_proofs, (unsigned long long)st.denial_from_cache,
+		 (unsigned long long)st.wildcard_answers);
 	snprintf(txt[n++], 256, "current_checks=%llu current_failed=%llu current_rpcs=%llu",
 		 (unsigned long long)st.current_checks, (unsigned long long)st.current_failed,
 		 (unsigned long long)st.current_rpcs);
@@ -240,6 +243,13 @@ int gw_metrics_text(struct gw *g, struct ddns_wbuf *w)
 		"Lookup steps answered SERVFAIL from the failure cache.", st.servfail_hits);
 	counter(w, "negative_with_soa_total", "Negative answers that carried the zone's SOA.",
 		st.neg_with_soa);
+	counter(w, "denial_proofs_total", "Missing names proven from a zone's denial block.",
+		st.denial_proofs);
+	counter(w, "denial_from_cache_total",
+		"Missing names proven from a cached denial block, without a lookup (RFC 8198).",
+		st.denial_from_cache);
+	counter(w, "wildcard_answers_total", "Answers synthesised from a wildcard.",
+		st.wildcard_answers);
 	counter(w, "rate_limited_total", "UDP queries dropped by the per-source rate limit.",
 		st.rate_limited);
 	counter(w, "current_checks_total", "Fetched blocks whose chain was checked current.",

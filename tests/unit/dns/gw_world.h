@@ -164,7 +164,8 @@ static inline struct world *world_new(const struct ovl_ops *ops, size_t nodes, u
 		"onlya A 192.0.2.9\n"
 		"forged1 A 192.0.2.77\nforged2 A 192.0.2.78\nforged3 A 192.0.2.79\n"
 		"forged4 A 192.0.2.80\nallforged A 192.0.2.99\n"
-		"short 5 A 192.0.2.5\n");
+		"short 5 A 192.0.2.5\n"
+		"*.wild A 192.0.2.42\n");
 	for (int i = 0; i < W_BIG_TXT; i++) {
 		off += (size_t)snprintf(text + off, 64 * 1024 - off, "big TXT \"%03d", i);
 		for (int j = 0; j < 240; j++)
@@ -195,6 +196,9 @@ static inline struct world *world_new(const struct ovl_ops *ops, size_t nodes, u
 	w_add_key(&w->root, rk);
 	w_sign(&w->root, ".", rk);
 	ck_assert_int_eq(dns_block_build_zone(&w->ex, &w->root, true, &w->blocks), 0);
+	/* The denial blocks of both zones (the root's proves missing TLDs). */
+	ck_assert_int_eq(dns_block_build_denial(&w->ex, &w->root, true, &w->blocks), 0);
+	ck_assert_int_eq(dns_block_build_denial(&w->root, NULL, false, &w->blocks), 0);
 
 	/* The trust anchor: the root's DNSKEY. */
 	struct dns_rr anchor;
@@ -229,12 +233,14 @@ static inline struct world *world_new(const struct ovl_ops *ops, size_t nodes, u
 		w_put(w, simnet_random_live(w->net), b->key, b->data, b->len, true);
 	}
 	/* The root's DNSKEY and its DS for example., as the root publishes
-	 * them: the blocks a gateway's current check fetches. */
+	 * them: the blocks a gateway's current check fetches; and its SOA,
+	 * which names the zone of a missing TLD. */
 	struct dns_blocklist rb;
 	dns_blocklist_init(&rb);
 	ck_assert_int_eq(dns_block_build_zone(&w->root, NULL, false, &rb), 0);
 	for (size_t i = 0; i < rb.n; i++)
-		if (rb.v[i].type == DNS_T_DS || rb.v[i].type == DNS_T_DNSKEY)
+		if (rb.v[i].type == DNS_T_DS || rb.v[i].type == DNS_T_DNSKEY ||
+		    rb.v[i].type == DNS_T_SOA)
 			w_put(w, simnet_random_live(w->net), rb.v[i].key, rb.v[i].data, rb.v[i].len,
 			      true);
 	dns_blocklist_free(&rb);

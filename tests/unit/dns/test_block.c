@@ -6,6 +6,7 @@
  * flips), each rejected with DDNS_EMALFORMED and never over-read (ASan).
  */
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -314,6 +315,167 @@ START_TEST(hostile_tiny)
 }
 END_TEST
 
+/* A signed zone under example.org. with n pseudo-random owners (some
+ * deeper, some with digits, '-' or '_'), its NSEC chain, signed. */
+static void make_nsec_zone(struct dns_rrlist *zone, unsigned n, uint32_t seed)
+{
+	static const char al[] = "abcdefghijklmnopqrstuvwxyz0123456789-_";
+	struct dns_name apex = nm("example.org.");
+	struct dnssec_key *k;
+	ck_assert_int_eq(dnssec_key_generate(&apex, 13, DNSSEC_FLAGS_KSK, 0, &k), 0);
+	dns_rrlist_init(zone);
+	add_key(zone, k, 3600);
+	add(zone, "example.org.", 3600, DNS_T_SOA, "ns.example.org. h.example.org. 1 2 3 4 300");
+	add(zone, "*.example.org.", 300, DNS_T_TXT, "\"wild\"");
+	uint32_t x = seed;
+	for (unsigned i = 0; i < n; i++) {
+		char name[64];
+		size_t len = 0;
+		x = x * 1103515245u + 12345u;
+		unsigned l = 1 + (x >> 16) % 8;
+		for (unsigned j = 0; j < l; j++) {
+			x = x * 1103515245u + 12345u;
+			name[len++] = al[(x >> 16) % (sizeof(al) - 1)];
+		}
+		if (name[0] == '-')
+			name[0] = 'q';
+		x = x * 1103515245u + 12345u;
+		len += (size_t)snprintf(name + len, sizeof(name) - len, "%s.example.org.",
+					(x >> 16) % 4 == 0 ? ".deep" : "");
+		add(zone, name, 300, DNS_T_A, "192.0.2.1");
+	}
+	dns_rrlist_sort_canonical(zone); /* drops repeated names */
+	ck_assert_int_eq(dnssec_nsec_chain(zone, &apex, 300), 0);
+	size_t nsigs;
+	struct dnssec_key *keys[1] = {k};
+	ck_assert_int_eq(dnssec_zone_sign(zone, &apex, keys, 1, T0 - 3600, T0 + 86400, &nsigs), 0);
+	dnssec_key_free(k);
+}
+
+START_TEST(denial_blocks_prove_every_class)
+{
+	struct dns_rrlist zone;
+	struct dns_blocklist bl;
+	struct dns_name apex = nm("example.org.");
+	make_nsec_zone(&zone, 300, 7);
+	dns_blocklist_init(&bl);
+	ck_assert_int_eq(dns_block_build_denial(&zone, NULL, false, &bl), 0);
+	ck_assert_uint_eq(bl.n, DNS_DENIAL_CLASSES);
+	struct dns_block b[DNS_DENIAL_CLASSES];
+	for (size_t i = 0; i < bl.n; i++) {
+		dns_block_init(&b[i]);
+		ck_assert_int_eq(dns_block_decode(&b[i], bl.v[i].data, bl.v[i].len), 0);
+		ck_assert(b[i].denial);
+		ck_assert(dns_name_equal(&b[i].zone, &apex));
+		ck_assert(dns_denial_complete(&b[i]));
+		struct dns_name loc, at;
+		uint16_t t;
+		uint8_t k[DNS_BLOCK_KEY_LEN];
+		ck_assert_int_eq(dns_denial_locator(&apex, b[i].denial_class, &loc), 0);
+		ck_assert(dns_name_equal(&loc, &bl.v[i].owner));
+		ck_assert_uint_eq(bl.v[i].type, DNS_DENIAL_TYPE);
+		ck_assert_int_eq(dns_block_locate(&b[i], &at, &t, k), 0);
+		ck_assert_mem_eq(k, bl.v[i].key, sizeof(k));
+		/* round trip */
+		struct ddns_wbuf w;
+		ddns_wbuf_init(&w, DNS_BLOCK_MAX);
+		ck_assert_int_eq(dns_block_encode(&b[i], &w), 0);
+		ck_assert_uint_eq(w.len, bl.v[i].len);
+		ck_assert_mem_eq(w.p, bl.v[i].data, w.len);
+		ddns_wbuf_free(&w);
+	}
+	/* Any name below the apex, present or not: its class's block holds
+	 * the NSEC that matches or covers it and the one for the wildcard at
+	 * its closest encloser. */
+	uint32_t x = 99;
+	for (int q = 0; q < 2000; q++) {
+		char name[64];
+		x = x * 1103515245u + 12345u;
+		unsigned c = (x >> 16) % 256;
+		if (c == 0 || c == '.' || c == '\\' || c <= ' ' || c >= 127)
+			c = 'm';
+		x = x * 1103515245u + 12345u;
+		snprintf(name, sizeof(name), "%c%u%s.example.org.", (char)c, (x >> 16) % 1000,
+			 q % 3 == 0 ? ".x" : "");
+		struct dns_name qn;
+		if (dns_name_from_str(&qn, name, NULL) != 0)
+			continue;
+		char cls = dns_denial_class(&apex, &qn);
+		ck_assert(cls);
+		const struct dns_block *blk = NULL;
+		for (size_t i = 0; i < bl.n; i++)
+			if (b[i].denial_class == cls)
+				blk = &b[i];
+		ck_assert_ptr_nonnull(blk);
+		struct dns_rrlist all;
+		dns_rrlist_init(&all);
+		ck_assert_int_eq(dns_rrlist_add(&all, &blk->data.rrs.rr[0]), 0);
+		for (size_t i = 0; i < blk->nmore; i++)
+			ck_assert_int_eq(dns_rrlist_add(&all, &blk->more[i].rrs.rr[0]), 0);
+		bool match;
+		const struct dns_rr *cv = dns_nsec_find(all.rr, all.n, &qn, &match);
+		ck_assert_msg(cv != NULL, "no NSEC for %s in class %c", name, cls);
+		if (!match) {
+			struct dns_name ce, wild;
+			uint8_t star[2] = {1, '*'};
+			ck_assert_int_eq(dns_nsec_closest_encloser(cv, &qn, &ce), 0);
+			ck_assert_int_eq(dns_name_concat(&wild, star, 2, &ce), 0);
+			bool wm;
+			ck_assert_msg(dns_nsec_find(all.rr, all.n, &wild, &wm) != NULL,
+				      "no wildcard NSEC for %s", name);
+		}
+		dns_rrlist_free(&all);
+	}
+	/* A trimmed block is not complete. */
+	struct dns_block t = b[0];
+	t.nmore = 0;
+	ck_assert(!dns_denial_complete(&t) || b[0].nmore == 0);
+	for (size_t i = 0; i < bl.n; i++)
+		dns_block_clear(&b[i]);
+	dns_blocklist_free(&bl);
+	dns_rrlist_free(&zone);
+}
+END_TEST
+
+START_TEST(denial_hostile)
+{
+	struct dns_rrlist zone;
+	struct dns_blocklist bl;
+	make_nsec_zone(&zone, 40, 3);
+	dns_blocklist_init(&bl);
+	ck_assert_int_eq(dns_block_build_denial(&zone, NULL, false, &bl), 0);
+	/* Every truncation and every single flipped bit of a denial block:
+	 * decoded or refused, never over-read (ASan). */
+	const struct dns_block_out *o = &bl.v[12];
+	uint8_t *p = malloc(o->len);
+	ck_assert_ptr_nonnull(p);
+	for (size_t len = 0; len < o->len; len++) {
+		struct dns_block b;
+		dns_block_init(&b);
+		memcpy(p, o->data, len);
+		ck_assert_int_eq(dns_block_decode(&b, p, len), DDNS_EMALFORMED);
+	}
+	for (size_t i = 0; i < o->len * 8; i += 3) {
+		struct dns_block b;
+		dns_block_init(&b);
+		memcpy(p, o->data, o->len);
+		p[i / 8] ^= (uint8_t)(1u << (i % 8));
+		int rc = dns_block_decode(&b, p, o->len);
+		ck_assert(rc == 0 || rc == DDNS_EMALFORMED);
+		dns_block_clear(&b);
+	}
+	/* A bad class octet. */
+	memcpy(p, o->data, o->len);
+	p[3] = 'A';
+	struct dns_block b;
+	dns_block_init(&b);
+	ck_assert_int_eq(dns_block_decode(&b, p, o->len), DDNS_EMALFORMED);
+	free(p);
+	dns_blocklist_free(&bl);
+	dns_rrlist_free(&zone);
+}
+END_TEST
+
 START_TEST(hostile_rules)
 {
 	struct dns_rrlist zone, chain;
@@ -445,6 +607,8 @@ static Suite *block_suite(void)
 	tcase_add_test(tc, build_and_round_trip);
 	tcase_add_test(tc, hostile_tiny);
 	tcase_add_test(tc, hostile_rules);
+	tcase_add_test(tc, denial_blocks_prove_every_class);
+	tcase_add_test(tc, denial_hostile);
 	suite_add_tcase(s, tc);
 	return s;
 }

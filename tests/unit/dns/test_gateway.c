@@ -123,15 +123,17 @@ START_TEST(cname_and_negative)
 	ck_assert_uint_eq(dns_msg_rcode(&m), DNS_R_SERVFAIL);
 	dns_msg_clear(&m);
 
-	/* Missing name: NXDOMAIN, no AD; the zone's SOA in authority (found
-	 * at the parent, example.) with TTL min(MINIMUM 300, SOA TTL), and its
-	 * RRSIG with DO (RFC 2308 §3). */
+	/* Missing name: NXDOMAIN; the zone's SOA in authority (found at the
+	 * parent, example.) with TTL min(MINIMUM 300, SOA TTL), and its RRSIG
+	 * with DO (RFC 2308 §3); then the proof from the zone's denial block
+	 * (the NSEC covering the name, the one covering *.example.), so AD. */
 	w_ask(w, g, "missing.example.", DNS_T_A, 1232, true, 0, 1232, &m);
 	ck_assert_uint_eq(dns_msg_rcode(&m), DNS_R_NXDOMAIN);
 	ck_assert_uint_eq(m.sec[DNS_S_ANSWER].n, 0);
-	ck_assert(!(m.flags & DNS_F_AD));
+	ck_assert(m.flags & DNS_F_AD);
 	ck_assert_uint_eq(w_count(&m, DNS_S_AUTHORITY, DNS_T_SOA), 1);
-	ck_assert_uint_eq(w_count(&m, DNS_S_AUTHORITY, DNS_T_RRSIG), 1);
+	ck_assert_uint_eq(w_count(&m, DNS_S_AUTHORITY, DNS_T_NSEC), 2);
+	ck_assert_uint_eq(w_count(&m, DNS_S_AUTHORITY, DNS_T_RRSIG), 3);
 	{
 		const struct dns_rr *soa = &m.sec[DNS_S_AUTHORITY].rr[0];
 		struct dns_name ex = w_name("example.");
@@ -396,7 +398,7 @@ START_TEST(stats_chaos)
 	dns_msg_clear(&m);
 	w_ask(w, g, "www.example.", DNS_T_A, -1, false, 0, 512, &m); /* cached */
 	dns_msg_clear(&m);
-	w_ask(w, g, "missing.example.", DNS_T_A, -1, false, 0, 512, &m); /* A, CNAME, NSEC, SOA */
+	w_ask(w, g, "missing.example.", DNS_T_A, -1, false, 0, 512, &m); /* A, CNAME, NSEC, SOA, denial */
 	dns_msg_clear(&m);
 	w_ask(w, g, "alias.example.", DNS_T_A, -1, false, 0, 512, &m); /* A, CNAME; www cached */
 	dns_msg_clear(&m);
@@ -409,14 +411,15 @@ START_TEST(stats_chaos)
 	ck_assert_int_eq(txt_val(&m, "queries=", "in"), 4);
 	ck_assert_int_eq(txt_val(&m, "noerror=", "nxdomain"), 1);
 	ck_assert_int_eq(txt_val(&m, "noerror=", "noerror"), 3);
-	ck_assert_int_eq(txt_val(&m, "overlay=kad16 lookups", "lookups"), 7);
-	ck_assert_int_eq(txt_val(&m, "overlay=kad16 lookups", "found"), 3);
+	ck_assert_int_eq(txt_val(&m, "overlay=kad16 lookups", "lookups"), 8);
+	ck_assert_int_eq(txt_val(&m, "overlay=kad16 lookups", "found"), 4);
 	ck_assert_int_eq(txt_val(&m, "overlay=kad16 lookups", "notfound"), 4);
 	ck_assert_int_eq(txt_val(&m, "servfail_hits=", "neg_with_soa"), 1);
 	ck_assert_int_eq(txt_val(&m, "servfail_hits=", "servfail_hits"), 0);
 	ck_assert_int_eq(txt_val(&m, "cache_hits=", "answered_from_cache"), 1);
 	ck_assert_int_eq(txt_val(&m, "cache_hits=", "cache_hits"), 2);
-	ck_assert_int_eq((long long)dht_gets(w, 0), 7);
+	ck_assert_int_eq(txt_val(&m, "denial_proofs=", "denial_proofs"), 1);
+	ck_assert_int_eq((long long)dht_gets(w, 0), 8);
 	long long bp = txt_val(&m, "overlay=kad16 blocks", "blocks_primary");
 	struct dht_stats ds;
 	dht_get_stats(simnet_dht(w->net, 0), &ds);
@@ -442,7 +445,7 @@ START_TEST(stats_chaos)
 	struct gw_stats st;
 	gw_get_stats(g, &st);
 	ck_assert_uint_eq(st.ovl[0].rpcs.max, (unsigned)rmax);
-	ck_assert_uint_eq(st.ovl[0].rpcs.n, 7);
+	ck_assert_uint_eq(st.ovl[0].rpcs.n, 8);
 	dns_msg_clear(&m);
 
 	/* id.server and version.bind; other CH names are refused; CH A is
@@ -469,10 +472,11 @@ START_TEST(stats_chaos)
 	ck_assert_int_eq(gw_metrics_text(g, &out), 0);
 	ck_assert_int_eq(ddns_wbuf_u8(&out, 0), true);
 	const char *txt = (const char *)out.p;
-	ck_assert_ptr_nonnull(strstr(txt, "ddns_gateway_lookups_total{overlay=\"kad16\"} 7\n"));
+	ck_assert_ptr_nonnull(strstr(txt, "ddns_gateway_lookups_total{overlay=\"kad16\"} 8\n"));
 	ck_assert_ptr_nonnull(strstr(txt, "ddns_gateway_answers_total{rcode=\"NXDOMAIN\"} 1\n"));
 	ck_assert_ptr_nonnull(strstr(txt, "# TYPE ddns_gateway_lookup_rpcs summary\n"));
-	ck_assert_ptr_nonnull(strstr(txt, "ddns_gateway_lookup_hops_count{overlay=\"kad16\"} 7\n"));
+	ck_assert_ptr_nonnull(strstr(txt, "ddns_gateway_denial_proofs_total 1\n"));
+	ck_assert_ptr_nonnull(strstr(txt, "ddns_gateway_lookup_hops_count{overlay=\"kad16\"} 8\n"));
 	ddns_wbuf_free(&out);
 	gw_free(g);
 	world_free(w);
@@ -644,9 +648,18 @@ START_TEST(cache_and_coalescing)
 	w_ask(w, g, "short.example.", DNS_T_A, -1, false, 0, 512, &m);
 	ck_assert_uint_eq(dht_gets(w, 0), g2 + 1);
 	dns_msg_clear(&m);
-	/* The negative cache lasts neg_ttl (60 s). */
+	/* The negative cache lasts neg_ttl (60 s); past it the cached denial
+	 * block still answers (its NSEC TTL is 300 s, RFC 8198), and past
+	 * that the name goes back to the DHT. */
 	simnet_run(w->net, 61ULL * 1000000);
 	g2 = dht_gets(w, 0);
+	w_ask(w, g, "missing.example.", DNS_T_A, -1, false, 0, 512, &m);
+	ck_assert_uint_eq(dns_msg_rcode(&m), DNS_R_NXDOMAIN);
+	ck_assert_uint_eq(dht_gets(w, 0), g2);
+	dns_msg_clear(&m);
+	gw_get_stats(g, &st);
+	ck_assert_uint_eq(st.denial_from_cache, 1);
+	simnet_run(w->net, 240ULL * 1000000);
 	w_ask(w, g, "missing.example.", DNS_T_A, -1, false, 0, 512, &m);
 	ck_assert_uint_eq(dns_msg_rcode(&m), DNS_R_NXDOMAIN);
 	ck_assert_uint_gt(dht_gets(w, 0), g2);
@@ -721,16 +734,17 @@ START_TEST(compare_mode)
 	struct gw_stats st;
 	gw_get_stats(g, &st);
 	ck_assert_uint_eq(st.noverlays, 2);
-	/* www: A; alias: A, CNAME (www cached); missing: A, CNAME, NSEC, SOA. */
+	/* www: A; alias: A, CNAME (www cached); missing: A, CNAME, NSEC, SOA,
+	 * its denial block. */
 	for (int i = 0; i < 2; i++) {
-		ck_assert_uint_eq(st.ovl[i].lookups, 7);
-		ck_assert_uint_eq(st.ovl[i].found, 3);
+		ck_assert_uint_eq(st.ovl[i].lookups, 8);
+		ck_assert_uint_eq(st.ovl[i].found, 4);
 		ck_assert_uint_eq(st.ovl[i].notfound, 4);
-		ck_assert_uint_eq(st.ovl[i].rpcs.n, 7);
-		ck_assert_uint_eq(st.ovl[i].hops.n, 7);
+		ck_assert_uint_eq(st.ovl[i].rpcs.n, 8);
+		ck_assert_uint_eq(st.ovl[i].hops.n, 8);
 	}
 	ck_assert_str_eq(st.ovl[1].name, "chord");
-	ck_assert_uint_eq(st.ovl[0].first + st.ovl[1].first, 3);
+	ck_assert_uint_eq(st.ovl[0].first + st.ovl[1].first, 4);
 	gw_free(g);
 	world_free(c);
 	world_free(k);
@@ -912,6 +926,181 @@ START_TEST(current_chain)
 }
 END_TEST
 
+/* The owner and the RRSIG Labels field of the first record of type in s. */
+static const struct dns_rr *first_of(const struct dns_msg *m, enum dns_section s, uint16_t type)
+{
+	for (size_t i = 0; i < m->sec[s].n; i++)
+		if (m->sec[s].rr[i].type == type)
+			return &m->sec[s].rr[i];
+	return NULL;
+}
+
+START_TEST(denial_blocks_and_wildcards)
+{
+	struct world *w = world_new(&kad16_ops, NODES, 111);
+	struct gw *g = w_gateway(w, 0);
+	struct dns_msg m;
+	struct gw_stats st;
+
+	/* A missing name: NXDOMAIN proven by the denial block of its class,
+	 * AD; the covering NSEC is loop2's (loop2 < missing < ns). */
+	w_ask(w, g, "missing.example.", DNS_T_A, 1232, true, 0, 1232, &m);
+	ck_assert_uint_eq(dns_msg_rcode(&m), DNS_R_NXDOMAIN);
+	ck_assert(m.flags & DNS_F_AD);
+	ck_assert_uint_eq(w_count(&m, DNS_S_AUTHORITY, DNS_T_NSEC), 2);
+	{
+		struct dns_name l2 = w_name("loop2.example."), ex = w_name("example.");
+		bool cover = false, wild = false;
+		for (size_t i = 0; i < m.sec[DNS_S_AUTHORITY].n; i++) {
+			const struct dns_rr *r = &m.sec[DNS_S_AUTHORITY].rr[i];
+			if (r->type != DNS_T_NSEC)
+				continue;
+			cover |= dns_name_equal(&r->owner, &l2);
+			wild |= dns_name_equal(&r->owner, &ex); /* covers *.example. */
+		}
+		ck_assert(cover && wild);
+	}
+	dns_msg_clear(&m);
+
+	/* Another missing name of the same class: from the cached block, no
+	 * get at all (RFC 8198). */
+	uint64_t before = dht_gets(w, 0);
+	w_ask(w, g, "mzzz.example.", DNS_T_AAAA, 1232, true, 0, 1232, &m);
+	ck_assert_uint_eq(dns_msg_rcode(&m), DNS_R_NXDOMAIN);
+	ck_assert(m.flags & DNS_F_AD);
+	ck_assert_uint_eq(w_count(&m, DNS_S_AUTHORITY, DNS_T_NSEC), 2);
+	ck_assert_uint_eq(dht_gets(w, 0), before);
+	dns_msg_clear(&m);
+	gw_get_stats(g, &st);
+	ck_assert_uint_eq(st.denial_from_cache, 1);
+	ck_assert_uint_eq(st.denial_proofs, 2);
+
+	/* Below a wildcard: the answer is synthesised from *.wild.example.
+	 * (owner rewritten, RRSIG Labels 2 < 3 labels), with the NSEC that
+	 * proves foo.wild.example. itself does not exist; AD. */
+	w_ask(w, g, "foo.wild.example.", DNS_T_A, 1232, true, 0, 1232, &m);
+	ck_assert_uint_eq(dns_msg_rcode(&m), DNS_R_NOERROR);
+	ck_assert(has_a(&m, "192.0.2.42"));
+	ck_assert(m.flags & DNS_F_AD);
+	{
+		struct dns_name foo = w_name("foo.wild.example.");
+		const struct dns_rr *a = first_of(&m, DNS_S_ANSWER, DNS_T_A);
+		const struct dns_rr *sig = first_of(&m, DNS_S_ANSWER, DNS_T_RRSIG);
+		ck_assert_ptr_nonnull(a);
+		ck_assert_ptr_nonnull(sig);
+		ck_assert(dns_name_equal(&a->owner, &foo));
+		ck_assert(dns_name_equal(&sig->owner, &foo));
+		ck_assert_uint_eq(sig->rdata[3], 2); /* Labels */
+	}
+	ck_assert_uint_eq(w_count(&m, DNS_S_AUTHORITY, DNS_T_NSEC), 1);
+	dns_msg_clear(&m);
+	/* ... the wildcard has no AAAA: NODATA, proven by its NSEC; AD. */
+	w_ask(w, g, "bar.wild.example.", DNS_T_AAAA, 1232, true, 0, 1232, &m);
+	ck_assert_uint_eq(dns_msg_rcode(&m), DNS_R_NOERROR);
+	ck_assert_uint_eq(m.sec[DNS_S_ANSWER].n, 0);
+	ck_assert(m.flags & DNS_F_AD);
+	ck_assert_uint_ge(w_count(&m, DNS_S_AUTHORITY, DNS_T_NSEC), 1);
+	ck_assert_uint_eq(w_count(&m, DNS_S_AUTHORITY, DNS_T_SOA), 1);
+	dns_msg_clear(&m);
+	/* The empty non-terminal wild.example. exists: not NXDOMAIN. */
+	w_ask(w, g, "wild.example.", DNS_T_A, -1, false, 0, 512, &m);
+	ck_assert_uint_eq(dns_msg_rcode(&m), DNS_R_NOERROR);
+	ck_assert_uint_eq(m.sec[DNS_S_ANSWER].n, 0);
+	dns_msg_clear(&m);
+
+	/* A TLD that does not exist: proven by the root's denial block. */
+	w_ask(w, g, "nosuchtld.", DNS_T_A, 1232, true, 0, 1232, &m);
+	ck_assert_uint_eq(dns_msg_rcode(&m), DNS_R_NXDOMAIN);
+	ck_assert(m.flags & DNS_F_AD);
+	{
+		const struct dns_rr *soa = first_of(&m, DNS_S_AUTHORITY, DNS_T_SOA);
+		struct dns_name root = w_name(".");
+		ck_assert_ptr_nonnull(soa);
+		ck_assert(dns_name_equal(&soa->owner, &root));
+	}
+	ck_assert_uint_ge(w_count(&m, DNS_S_AUTHORITY, DNS_T_NSEC), 1);
+	dns_msg_clear(&m);
+	/* Without DO: the same rcode, no proof records. */
+	w_ask(w, g, "nothere.example.", DNS_T_A, -1, false, 0, 512, &m);
+	ck_assert_uint_eq(dns_msg_rcode(&m), DNS_R_NXDOMAIN);
+	ck_assert_uint_eq(w_count(&m, DNS_S_AUTHORITY, DNS_T_NSEC), 0);
+	ck_assert(!(m.flags & DNS_F_AD));
+	dns_msg_clear(&m);
+	gw_get_stats(g, &st);
+	ck_assert_uint_eq(st.wildcard_answers, 1);
+	gw_free(g);
+	world_free(w);
+}
+END_TEST
+
+START_TEST(denial_block_forged)
+{
+	struct world *w = world_new(&kad16_ops, 4, 112);
+	struct dns_name ex = w_name("example."), loc;
+	ck_assert_int_eq(dns_denial_locator(&ex, 'm', &loc), 0);
+	const struct dns_block_out *b = NULL;
+	for (size_t i = 0; i < w->blocks.n; i++)
+		if (w->blocks.v[i].type == DNS_DENIAL_TYPE && dns_name_equal(&w->blocks.v[i].owner, &loc))
+			b = &w->blocks.v[i];
+	ck_assert_ptr_nonnull(b);
+	struct dht_block_meta meta;
+	char why[128];
+	ck_assert_int_eq(ddns_blockval_check(w->bv, b->key, b->data, b->len, 0, &meta, why,
+					     sizeof(why)),
+			 0);
+	/* Under another class's key: refused. */
+	struct dns_name loc2;
+	uint8_t k2[DHT_KEY_LEN];
+	ck_assert_int_eq(dns_denial_locator(&ex, 'n', &loc2), 0);
+	dns_block_key(&loc2, DNS_DENIAL_TYPE, k2);
+	ck_assert_int_eq(ddns_blockval_check(w->bv, k2, b->data, b->len, 0, &meta, why,
+					     sizeof(why)),
+			 DDNS_EBOGUS);
+	/* Each NSEC set's signature altered: refused; and a block trimmed of
+	 * any one NSEC set no longer proves its class whole: refused, so a
+	 * node can neither forge a proof nor serve a partial one. */
+	struct dns_block blk;
+	dns_block_init(&blk);
+	ck_assert_int_eq(dns_block_decode(&blk, b->data, b->len), 0);
+	ck_assert(blk.denial);
+	ck_assert_uint_ge(blk.nmore, 1); /* loop2's NSEC, and the apex's for *.example. */
+	for (size_t i = 0; i <= blk.nmore; i++) {
+		struct dns_block_set *set = i ? &blk.more[i - 1] : &blk.data;
+		struct dns_rr *sig = &set->sigs.rr[0];
+		sig->rdata[sig->rdlen - 1] ^= 0x40;
+		struct ddns_wbuf wb;
+		ddns_wbuf_init(&wb, DNS_BLOCK_MAX);
+		ck_assert_int_eq(dns_block_encode(&blk, &wb), 0);
+		ck_assert_int_eq(ddns_blockval_check(w->bv, b->key, wb.p, wb.len, 0, &meta, why,
+						     sizeof(why)),
+				 DDNS_EBOGUS);
+		ddns_wbuf_free(&wb);
+		sig->rdata[sig->rdlen - 1] ^= 0x40;
+	}
+	for (size_t drop = 0; drop < blk.nmore; drop++) {
+		struct dns_block t = blk;
+		struct dns_block_set *keep = malloc(blk.nmore * sizeof(*keep));
+		size_t k = 0;
+		ck_assert_ptr_nonnull(keep);
+		for (size_t i = 0; i < blk.nmore; i++)
+			if (i != drop)
+				keep[k++] = blk.more[i];
+		t.more = keep;
+		t.nmore = k;
+		struct ddns_wbuf wb;
+		ddns_wbuf_init(&wb, DNS_BLOCK_MAX);
+		ck_assert_int_eq(dns_block_encode(&t, &wb), 0);
+		ck_assert_int_eq(ddns_blockval_check(w->bv, b->key, wb.p, wb.len, 0, &meta, why,
+						     sizeof(why)),
+				 DDNS_EBOGUS);
+		ddns_wbuf_free(&wb);
+		free(keep);
+	}
+	dns_block_clear(&blk);
+	world_free(w);
+}
+END_TEST
+
 static Suite *gateway_suite(void)
 {
 	Suite *s = suite_create("gateway");
@@ -919,6 +1108,8 @@ static Suite *gateway_suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, noerror_ad_rrsig);
 	tcase_add_test(tc, cname_and_negative);
+	tcase_add_test(tc, denial_blocks_and_wildcards);
+	tcase_add_test(tc, denial_block_forged);
 	tcase_add_test(tc, truncation_and_stream);
 	tcase_add_test(tc, amplification_bound);
 	tcase_add_test(tc, forged_replicas);

@@ -163,7 +163,8 @@ static int demo_zones(struct setup *s)
 				   "www.example.org. AAAA 2001:db8::1\n"
 				   "mail.example.org. A 192.0.2.25\n"
 				   "alias.example.org. CNAME www.example.org.\n"
-				   "txt.example.org. TXT \"v=ddns1 hello from the testbed\"\n");
+				   "txt.example.org. TXT \"v=ddns1 hello from the testbed\"\n"
+				   "*.wild.example.org. A 192.0.2.42\n");
 		for (size_t i = 0; i < s->names.n; i++) {
 			wl_zone_of(s->names.name[i], zone, tld);
 			if (strcmp(tld, t) == 0 && strcmp(s->names.name[i], t) != 0 &&

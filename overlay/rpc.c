@@ -137,6 +137,14 @@ struct rpc_reasm {
 
 #define RPC_ID_MEMO 32
 
+/* ovl_id_of(addr, vnode), remembered. */
+struct rpc_id_memo {
+	bool ok;
+	uint8_t vnode;
+	struct tr_addr addr;
+	uint8_t id[DDNS_ID_LEN];
+};
+
 struct rpc {
 	struct tr *t;
 	struct rpc_params p;
@@ -148,19 +156,11 @@ struct rpc {
 	struct rpc_reasm *reasm;
 	size_t reasm_bytes;
 	struct tr_timer *reasm_timer;
-	/* One-entry cache of our own id: SHA-1 per message is avoidable. */
-	bool self_id_ok;
-	uint8_t self_id_vnode;
-	struct tr_addr self_id_addr;
-	uint8_t self_id[DDNS_ID_LEN];
-	/* Ids of recent senders, direct-mapped by address: checking a sender's
-	 * claimed id costs a SHA-1, and most datagrams come from a few peers. */
-	struct rpc_id_memo {
-		bool ok;
-		uint8_t vnode;
-		struct tr_addr addr;
-		uint8_t id[DDNS_ID_LEN];
-	} id_memo[RPC_ID_MEMO];
+	/* Our own id, and those of recent senders (direct-mapped by address):
+	 * a SHA-1 per message sent or checked is avoidable, and most datagrams
+	 * come from a few peers. */
+	struct rpc_id_memo self_memo;
+	struct rpc_id_memo id_memo[RPC_ID_MEMO];
 	unsigned depth;
 	bool dead;
 	struct rpc_stats st;
@@ -204,16 +204,20 @@ static uint32_t handler_key(uint8_t overlay, uint8_t service, uint8_t vnode)
 	return (uint32_t)overlay << 16 | (uint32_t)service << 8 | vnode;
 }
 
+static const uint8_t *memo_id(struct rpc_id_memo *m, const struct tr_addr *a, uint8_t vnode)
+{
+	if (!m->ok || m->vnode != vnode || !tr_addr_eq(&m->addr, a)) {
+		addr_norm(&m->addr, a);
+		m->vnode = vnode;
+		ovl_id_of(a, vnode, m->id);
+		m->ok = true;
+	}
+	return m->id;
+}
+
 static const uint8_t *self_id(struct rpc *r, uint8_t vnode)
 {
-	const struct tr_addr *self = tr_self(r->t);
-	if (!r->self_id_ok || r->self_id_vnode != vnode || !tr_addr_eq(&r->self_id_addr, self)) {
-		addr_norm(&r->self_id_addr, self);
-		r->self_id_vnode = vnode;
-		ovl_id_of(self, vnode, r->self_id);
-		r->self_id_ok = true;
-	}
-	return r->self_id;
+	return memo_id(&r->self_memo, tr_self(r->t), vnode);
 }
 
 /* ovl_id_of(from, vnode), remembered for the last sender in its slot. */
@@ -223,14 +227,7 @@ static const uint8_t *sender_id(struct rpc *r, const struct tr_addr *from, uint8
 	uint32_t h = (uint32_t)from->port * 2654435761u ^ vnode;
 	for (size_t i = 0; i < n; i++)
 		h = h * 31 + from->ip[i];
-	struct rpc_id_memo *m = &r->id_memo[h % RPC_ID_MEMO];
-	if (!m->ok || m->vnode != vnode || !tr_addr_eq(&m->addr, from)) {
-		addr_norm(&m->addr, from);
-		m->vnode = vnode;
-		ovl_id_of(from, vnode, m->id);
-		m->ok = true;
-	}
-	return m->id;
+	return memo_id(&r->id_memo[h % RPC_ID_MEMO], from, vnode);
 }
 
 void rpc_params_default(struct rpc_params *p)

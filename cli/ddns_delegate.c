@@ -13,6 +13,7 @@
 #include "dns/keyfile.h"
 #include "dns/name.h"
 #include "dns/zonefile.h"
+#include "cli/cmdopt.h"
 
 static void delegate_usage(FILE *f)
 {
@@ -34,58 +35,20 @@ static void delegate_usage(FILE *f)
 
 int ddns_cmd_delegate(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"parent-key", required_argument, NULL, 'p'},
-		{"child-key", required_argument, NULL, 'c'},
-		{"digest", required_argument, NULL, 'd'},
-		{"ttl", required_argument, NULL, 't'},
-		{"inception", required_argument, NULL, 'i'},
-		{"expiration", required_argument, NULL, 'e'},
-		{"output", required_argument, NULL, 'o'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0}};
-	const char *pk = NULL, *ck = NULL, *out = NULL, *inc_s = NULL,
-		   *exp_s = NULL, *digest = "2";
+	const char *pk = NULL, *ck = NULL, *out = NULL, *inc_s = NULL, *exp_s = NULL,
+		   *digest = "2";
 	long ttl = -1;
-	int c, ret = 1;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
-		char *end;
-		switch (c) {
-		case 'p':
-			pk = optarg;
-			break;
-		case 'c':
-			ck = optarg;
-			break;
-		case 'd':
-			digest = optarg;
-			break;
-		case 't':
-			ttl = strtol(optarg, &end, 10);
-			if (*end || ttl < 0 || ttl > 0x7fffffffL) {
-				fprintf(stderr, "ddns delegate: bad --ttl '%s'\n",
-					optarg);
-				return 2;
-			}
-			break;
-		case 'i':
-			inc_s = optarg;
-			break;
-		case 'e':
-			exp_s = optarg;
-			break;
-		case 'o':
-			out = optarg;
-			break;
-		case 'h':
-			delegate_usage(stdout);
-			return 0;
-		default:
-			delegate_usage(stderr);
-			return 2;
-		}
-	}
+	int ret = 1;
+	const struct cmd_opt opts[] = {
+		CMD_O("parent-key", 0, CMD_STR, &pk), CMD_O("child-key", 0, CMD_STR, &ck),
+		CMD_O("digest", 0, CMD_STR, &digest), CMD_RANGE("ttl", 0, &ttl, 0, 0x7fffffffL),
+		CMD_O("inception", 0, CMD_STR, &inc_s), CMD_O("expiration", 0, CMD_STR, &exp_s),
+		CMD_O("output", 'o', CMD_STR, &out),
+	};
+	int pr = cmd_parse("delegate", argc, argv, opts, sizeof(opts) / sizeof(*opts),
+			  delegate_usage);
+	if (pr)
+		return cmd_parse_exit(pr);
 	if (!pk || !ck) {
 		fprintf(stderr, "ddns delegate: --parent-key and --child-key are required\n");
 		return 2;

@@ -13,6 +13,7 @@
 #include "dns/dnssec.h"
 #include "dns/keyfile.h"
 #include "dns/name.h"
+#include "cli/cmdopt.h"
 
 static void keygen_usage(FILE *f)
 {
@@ -33,61 +34,22 @@ static void keygen_usage(FILE *f)
 
 int ddns_cmd_keygen(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"zone", required_argument, NULL, 'z'},
-		{"algorithm", required_argument, NULL, 'a'},
-		{"bits", required_argument, NULL, 'b'},
-		{"ksk", no_argument, NULL, 'K'},
-		{"zsk", no_argument, NULL, 'Z'},
-		{"dir", required_argument, NULL, 'd'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0}};
 	const char *zone = NULL, *dir = NULL;
-	int alg = 13;
-	unsigned bits = 0;
-	uint16_t flags = DNSSEC_FLAGS_KSK;
-	int c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "z:a:b:d:h", opts, NULL)) != -1) {
-		char *end;
-		switch (c) {
-		case 'z':
-			zone = optarg;
-			break;
-		case 'a':
-			alg = (int)strtol(optarg, &end, 10);
-			if (*end || (alg != 13 && alg != 8)) {
-				fprintf(stderr,
-					"ddns keygen: unsupported algorithm '%s' (use 13 or 8)\n",
-					optarg);
-				return 2;
-			}
-			break;
-		case 'b':
-			bits = (unsigned)strtoul(optarg, &end, 10);
-			if (*end || bits < 1024 || bits > 4096) {
-				fprintf(stderr,
-					"ddns keygen: --bits must be 1024..4096\n");
-				return 2;
-			}
-			break;
-		case 'K':
-			flags = DNSSEC_FLAGS_KSK;
-			break;
-		case 'Z':
-			flags = DNSSEC_FLAGS_ZSK;
-			break;
-		case 'd':
-			dir = optarg;
-			break;
-		case 'h':
-			keygen_usage(stdout);
-			return 0;
-		default:
-			keygen_usage(stderr);
-			return 2;
-		}
+	long alg = 13, bits = 0;
+	int ksk = 1;
+	const struct cmd_opt opts[] = {
+		CMD_O("zone", 'z', CMD_STR, &zone), CMD_RANGE("algorithm", 'a', &alg, 8, 13),
+		CMD_RANGE("bits", 'b', &bits, 1024, 4096), CMD_FLAG("ksk", 0, CMD_INT, &ksk, 1),
+		CMD_FLAG("zsk", 0, CMD_INT, &ksk, 0), CMD_O("dir", 'd', CMD_STR, &dir),
+	};
+	int pr = cmd_parse("keygen", argc, argv, opts, sizeof(opts) / sizeof(*opts), keygen_usage);
+	if (pr)
+		return cmd_parse_exit(pr);
+	if (alg != 13 && alg != 8) {
+		fprintf(stderr, "ddns keygen: unsupported algorithm '%ld' (use 13 or 8)\n", alg);
+		return 2;
 	}
+	uint16_t flags = ksk ? DNSSEC_FLAGS_KSK : DNSSEC_FLAGS_ZSK;
 	if (optind != argc) {
 		fprintf(stderr, "ddns keygen: unexpected argument '%s'\n",
 			argv[optind]);

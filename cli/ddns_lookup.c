@@ -47,47 +47,20 @@ static void print_set(const struct dns_block_set *s)
 
 int ddns_cmd_lookup(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"node", required_argument, NULL, 'n'},
-		{"overlay", required_argument, NULL, 'o'},
-		{"local", no_argument, NULL, 'l'},
-		{"chain", no_argument, NULL, 'c'},
-		{"timeout", required_argument, NULL, 't'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0}};
 	const char *node = NULL;
 	uint8_t overlay = 0, flags = 0;
-	bool chain = false;
+	bool chain = false, local = false;
 	double timeout = 30;
-	int c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'n':
-			node = optarg;
-			break;
-		case 'o':
-			if (cmd_opt_overlay("lookup", optarg, &overlay))
-				return 2;
-			break;
-		case 'l':
-			flags |= CLI_GET_LOCAL;
-			break;
-		case 'c':
-			chain = true;
-			break;
-		case 't':
-			if (cmd_opt_timeout("lookup", optarg, &timeout))
-				return 2;
-			break;
-		case 'h':
-			lookup_usage(stdout);
-			return 0;
-		default:
-			lookup_usage(stderr);
-			return 2;
-		}
-	}
+	const struct cmd_opt opts[] = {
+		CMD_O("node", 0, CMD_STR, &node), CMD_O("overlay", 0, CMD_OVERLAY, &overlay),
+		CMD_FLAG("local", 0, CMD_BOOL, &local, 1), CMD_FLAG("chain", 0, CMD_BOOL, &chain, 1),
+		CMD_O("timeout", 0, CMD_TIMEOUT, &timeout),
+	};
+	int pr = cmd_parse("lookup", argc, argv, opts, sizeof(opts) / sizeof(*opts), lookup_usage);
+	if (pr)
+		return cmd_parse_exit(pr);
+	if (local)
+		flags |= CLI_GET_LOCAL;
 	if (cmd_need_node("lookup", node))
 		return 2;
 	if (argc - optind < 1 || argc - optind > 2) {

@@ -499,82 +499,26 @@ static int load_files(const char *const *files, size_t n, const struct dns_name 
 
 int ddns_cmd_publish(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"node", required_argument, NULL, 'n'},
-		{"key", required_argument, NULL, 'k'},
-		{"chain", required_argument, NULL, 'c'},
-		{"no-chain", no_argument, NULL, 'C'},
-		{"origin", required_argument, NULL, 'O'},
-		{"inception", required_argument, NULL, 'i'},
-		{"expiration", required_argument, NULL, 'e'},
-		{"overlay", required_argument, NULL, 'o'},
-		{"force", no_argument, NULL, 'f'},
-		{"timeout", required_argument, NULL, 't'},
-		{"quiet", no_argument, NULL, 'q'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0}};
 	const char *node = NULL, *origin_s = NULL, *inc_s = NULL, *exp_s = NULL;
 	const char *keyfiles[PUB_MAX_KEYS], *chainfiles[PUB_MAX_FILES];
-	size_t nkf = 0, ncf = 0;
+	struct cmd_strs keys = {keyfiles, 0, PUB_MAX_KEYS};
+	struct cmd_strs chains = {chainfiles, 0, PUB_MAX_FILES};
 	bool carry = true, force = false, quiet = false;
 	uint8_t only = 0;
 	double timeout = 30;
-	int c, ret = 2;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'n':
-			node = optarg;
-			break;
-		case 'k':
-			if (nkf == PUB_MAX_KEYS) {
-				fprintf(stderr, "ddns publish: at most %d keys\n", PUB_MAX_KEYS);
-				return 2;
-			}
-			keyfiles[nkf++] = optarg;
-			break;
-		case 'c':
-			if (ncf == PUB_MAX_FILES) {
-				fprintf(stderr, "ddns publish: at most %d --chain files\n",
-					PUB_MAX_FILES);
-				return 2;
-			}
-			chainfiles[ncf++] = optarg;
-			break;
-		case 'C':
-			carry = false;
-			break;
-		case 'O':
-			origin_s = optarg;
-			break;
-		case 'i':
-			inc_s = optarg;
-			break;
-		case 'e':
-			exp_s = optarg;
-			break;
-		case 'o':
-			if (cmd_opt_overlay("publish", optarg, &only))
-				return 2;
-			break;
-		case 'f':
-			force = true;
-			break;
-		case 't':
-			if (cmd_opt_timeout("publish", optarg, &timeout))
-				return 2;
-			break;
-		case 'q':
-			quiet = true;
-			break;
-		case 'h':
-			publish_usage(stdout);
-			return 0;
-		default:
-			publish_usage(stderr);
-			return 2;
-		}
-	}
+	int ret = 2;
+	const struct cmd_opt opts[] = {
+		CMD_O("node", 0, CMD_STR, &node), CMD_O("key", 0, CMD_STRS, &keys),
+		CMD_O("chain", 0, CMD_STRS, &chains), CMD_FLAG("no-chain", 0, CMD_BOOL, &carry, 0),
+		CMD_O("origin", 0, CMD_STR, &origin_s), CMD_O("inception", 0, CMD_STR, &inc_s),
+		CMD_O("expiration", 0, CMD_STR, &exp_s), CMD_O("overlay", 0, CMD_OVERLAY, &only),
+		CMD_FLAG("force", 0, CMD_BOOL, &force, 1), CMD_O("timeout", 0, CMD_TIMEOUT, &timeout),
+		CMD_FLAG("quiet", 0, CMD_BOOL, &quiet, 1),
+	};
+	int pr = cmd_parse("publish", argc, argv, opts, sizeof(opts) / sizeof(*opts), publish_usage);
+	if (pr)
+		return cmd_parse_exit(pr);
+	size_t nkf = keys.n, ncf = chains.n;
 	if (cmd_need_node("publish", node))
 		return 2;
 	if (optind >= argc) {

@@ -16,6 +16,7 @@
 #include "dns/keyfile.h"
 #include "dns/name.h"
 #include "dns/zonefile.h"
+#include "cli/cmdopt.h"
 
 #define SIGN_MAX_KEYS 16
 
@@ -103,51 +104,21 @@ static int add_dnskeys(struct sign_state *st, const struct dns_name *apex,
 
 int ddns_cmd_sign(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"key", required_argument, NULL, 'k'},
-		{"origin", required_argument, NULL, 'O'},
-		{"inception", required_argument, NULL, 'i'},
-		{"expiration", required_argument, NULL, 'e'},
-		{"output", required_argument, NULL, 'o'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0}};
 	struct sign_state st = {0};
-	dns_rrlist_init(&st.zone);
 	const char *out = NULL, *origin_s = NULL, *inc_s = NULL, *exp_s = NULL;
 	const char *keyfiles[SIGN_MAX_KEYS];
-	size_t nkf = 0;
-	int ret = 1, c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "k:o:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'k':
-			if (nkf == SIGN_MAX_KEYS) {
-				fprintf(stderr, "ddns sign: at most %d keys\n",
-					SIGN_MAX_KEYS);
-				return 2;
-			}
-			keyfiles[nkf++] = optarg;
-			break;
-		case 'O':
-			origin_s = optarg;
-			break;
-		case 'i':
-			inc_s = optarg;
-			break;
-		case 'e':
-			exp_s = optarg;
-			break;
-		case 'o':
-			out = optarg;
-			break;
-		case 'h':
-			sign_usage(stdout);
-			return 0;
-		default:
-			sign_usage(stderr);
-			return 2;
-		}
-	}
+	struct cmd_strs keys = {keyfiles, 0, SIGN_MAX_KEYS};
+	int ret = 1;
+	const struct cmd_opt opts[] = {
+		CMD_O("key", 'k', CMD_STRS, &keys), CMD_O("origin", 0, CMD_STR, &origin_s),
+		CMD_O("inception", 0, CMD_STR, &inc_s), CMD_O("expiration", 0, CMD_STR, &exp_s),
+		CMD_O("output", 'o', CMD_STR, &out),
+	};
+	int pr = cmd_parse("sign", argc, argv, opts, sizeof(opts) / sizeof(*opts), sign_usage);
+	if (pr)
+		return cmd_parse_exit(pr);
+	dns_rrlist_init(&st.zone);
+	size_t nkf = keys.n;
 	if (nkf == 0) {
 		fprintf(stderr, "ddns sign: at least one --key is required\n");
 		return 2;

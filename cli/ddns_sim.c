@@ -703,7 +703,7 @@ static int run_storage(const struct simopts *o)
 {
 	int err = 0, rc = 1;
 	struct wl_names names = {0};
-	struct simdns_trace trace = {0};
+	struct wl_queries trace = {0};
 	struct wl_rttdist paper = {0};
 	struct sim_latency *lat = NULL;
 	FILE *sum_txt = NULL, *sum_json = NULL;
@@ -717,7 +717,7 @@ static int run_storage(const struct simopts *o)
 	}
 	if (o->trace) {
 		size_t line = 0;
-		if ((err = simdns_trace_load(o->trace, &trace, &line)) != 0) {
+		if ((err = wl_queries_load(o->trace, &trace, &line)) != 0) {
 			fprintf(stderr, "ddns sim: cannot read the trace %s: %s (line %zu)\n", o->trace,
 				ddns_strerror(err), line);
 			wl_names_free(&names);
@@ -811,7 +811,7 @@ out:
 	if (sum_json)
 		fclose(sum_json);
 	wl_names_free(&names);
-	simdns_trace_free(&trace);
+	wl_queries_free(&trace);
 	wl_rttdist_free(&paper);
 	sim_latency_free(lat);
 	return rc;

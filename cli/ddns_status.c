@@ -105,56 +105,20 @@ static double now_s(void)
 
 int ddns_cmd_status(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"node", required_argument, NULL, 'n'},
-		{"wait-routing", required_argument, NULL, 'r'},
-		{"wait-blocks", required_argument, NULL, 'b'},
-		{"timeout", required_argument, NULL, 't'},
-		{"json", no_argument, NULL, 'j'},
-		{"quiet", no_argument, NULL, 'q'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0}};
 	const char *node = NULL;
 	long routing = -1, blocks = -1;
 	double timeout = 30;
 	bool json = false, quiet = false;
-	int c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		char *end;
-		switch (c) {
-		case 'n':
-			node = optarg;
-			break;
-		case 'r':
-		case 'b': {
-			long v = strtol(optarg, &end, 10);
-			if (*end || v < 0 || v > 100000) {
-				fprintf(stderr, "ddns status: bad --%s '%s'\n",
-					c == 'r' ? "wait-routing" : "wait-blocks", optarg);
-				return 2;
-			}
-			*(c == 'r' ? &routing : &blocks) = v;
-			break;
-		}
-		case 't':
-			if (cmd_opt_timeout("status", optarg, &timeout))
-				return 2;
-			break;
-		case 'j':
-			json = true;
-			break;
-		case 'q':
-			quiet = true;
-			break;
-		case 'h':
-			status_usage(stdout);
-			return 0;
-		default:
-			status_usage(stderr);
-			return 2;
-		}
-	}
+	const struct cmd_opt opts[] = {
+		CMD_O("node", 0, CMD_STR, &node),
+		CMD_RANGE("wait-routing", 0, &routing, 0, 100000),
+		CMD_RANGE("wait-blocks", 0, &blocks, 0, 100000),
+		CMD_O("timeout", 0, CMD_TIMEOUT, &timeout), CMD_FLAG("json", 0, CMD_BOOL, &json, 1),
+		CMD_FLAG("quiet", 0, CMD_BOOL, &quiet, 1),
+	};
+	int pr = cmd_parse("status", argc, argv, opts, sizeof(opts) / sizeof(*opts), status_usage);
+	if (pr)
+		return cmd_parse_exit(pr);
 	if (cmd_need_node("status", node))
 		return 2;
 	if (optind != argc) {

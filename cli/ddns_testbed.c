@@ -22,7 +22,6 @@
 #include <errno.h>
 #include <event2/event.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <limits.h>
 #include <math.h>
 #include <netinet/in.h>
@@ -40,10 +39,12 @@
 #include <unistd.h>
 
 #include "cli/commands.h"
+#include "cli/cmdopt.h"
 #include "cli/testbed.h"
 #include "cli/testbed_conv.h"
 #include "cli/testbed_latency.h"
 #include "cli/workload.h"
+#include "dns/rdata.h"
 #include "common/buf.h"
 #include "common/err.h"
 #include "overlay/overlay.h"
@@ -51,12 +52,10 @@
 
 extern char **environ;
 
-volatile sig_atomic_t tb_stop_flag;
 
 static void on_signal(int sig) { tb_stop_flag = sig; }
 
 /* When the command started: progress lines carry the elapsed time. */
-static uint64_t t_start_us;
 
 /* A row of the comparison: an overlay by its wire id, or the gateway. */
 
@@ -132,116 +131,6 @@ static void usage(FILE *f)
 
 /* --- small helpers --- */
 
-uint64_t tb_now_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
-static void wake(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	(void)arg;
-}
-
-bool tb_run_until(struct tb *t, bool (*cond)(void *), void *arg, uint64_t deadline_us)
-{
-	struct event *ev = evtimer_new(t->base, wake, NULL);
-	bool ok = false;
-	while (ev && !(ok = cond(arg))) {
-		uint64_t now = tb_now_us();
-		if (now >= deadline_us || *t->stop)
-			break;
-		/* Wake at least every 100 ms to re-check cond and the signals. */
-		uint64_t left = deadline_us - now;
-		if (left > 100000)
-			left = 100000;
-		struct timeval tv = {(time_t)(left / 1000000u), (suseconds_t)(left % 1000000u)};
-		evtimer_add(ev, &tv);
-		event_base_loop(t->base, EVLOOP_ONCE);
-	}
-	if (ev)
-		event_free(ev);
-	return ok;
-}
-
-void tb_progress(const struct tb *t, bool final, const char *fmt, ...)
-{
-	char line[256];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	if (t->tty) {
-		fprintf(stderr, "\r\033[K%s%s", line, final ? "\n" : "");
-		fflush(stderr);
-	} else if (final) {
-		fprintf(stderr, "testbed: [%5.1f s] %s\n", (tb_now_us() - t_start_us) / 1e6, line);
-	}
-}
-
-void tb_say(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	fprintf(stderr, "testbed: [%5.1f s] ", (tb_now_us() - t_start_us) / 1e6);
-	vfprintf(stderr, fmt, ap);
-	fprintf(stderr, "\n");
-	va_end(ap);
-}
-
-int tb_name_wire(const char *name, uint8_t out[256], size_t *len)
-{
-	size_t o = 0;
-	const char *p = name;
-	while (*p && !(p[0] == '.' && p[1] == '\0')) {
-		const char *dot = strchr(p, '.');
-		size_t l = dot ? (size_t)(dot - p) : strlen(p);
-		if (l == 0 || l > 63 || o + l + 2 > 255)
-			return -EINVAL;
-		out[o++] = (uint8_t)l;
-		memcpy(out + o, p, l);
-		o += l;
-		p += l;
-		if (*p == '.')
-			p++;
-	}
-	out[o++] = 0;
-	*len = o;
-	return 0;
-}
-
-static int type_code(const char *s)
-{
-	static const struct {
-		const char *n;
-		int v;
-	} t[] = {{"A", 1},    {"NS", 2},     {"CNAME", 5}, {"SOA", 6},   {"MX", 15},
-		 {"TXT", 16}, {"AAAA", 28},  {"SRV", 33},  {"DS", 43},   {"DNSKEY", 48},
-		 {"NSEC", 47}, {"RRSIG", 46}, {"PTR", 12},  {"CAA", 257}};
-	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
-		if (strcasecmp(s, t[i].n) == 0)
-			return t[i].v;
-	if (strncasecmp(s, "TYPE", 4) == 0 && s[4]) {
-		char *end;
-		long v = strtol(s + 4, &end, 10);
-		if (!*end && v > 0 && v < 65536)
-			return (int)v;
-	}
-	return -1;
-}
-
-char *tb_path_join(const char *dir, const char *name)
-{
-	size_t n = strlen(dir) + strlen(name) + 2;
-	char *p = malloc(n);
-	if (p)
-		snprintf(p, n, "%s/%s", dir, name);
-	return p;
-}
-
 /* --- the gateway check: one query, like dig +dnssec --- */
 
 /* One query to a DNS server, like dig +dnssec (RD, EDNS0 with DO): the
@@ -251,10 +140,9 @@ static int dns_ask(const struct tr_addr *to, const char *name, const char *type,
 		   unsigned *rcode, bool *ad, unsigned *ancount)
 {
 	struct tb_query q;
-	int tc = type_code(type);
-	if (tb_name_wire(name, q.wire, &q.wire_len) != 0 || tc < 0)
+	if (tb_name_wire(name, q.wire, &q.wire_len) != 0 ||
+	    dns_type_from_text(type, strlen(type), &q.type) != 0)
 		return -EINVAL;
-	q.type = (uint16_t)tc;
 	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
@@ -356,43 +244,28 @@ static int load_queries(struct tb *t, struct setup *s, const struct opts *o)
 		l->nq = q;
 		return 0;
 	}
-	FILE *f = fopen(o->workload, "r");
-	if (!f) {
-		tb_say("--workload %s: %s", o->workload, strerror(errno));
-		return -errno;
-	}
 	/* The file's queries, in order, repeated until Q are drawn. */
-	char line[1024];
-	size_t lines = 0, lineno = 0;
-	struct tb_query *uniq = NULL;
-	int e = 0;
-	while (fgets(line, sizeof(line), f)) {
-		lineno++;
-		char name[300], type[32] = "A";
-		if (line[0] == '#' || sscanf(line, "%299s %31s", name, type) < 1)
-			continue;
-		struct tb_query *nu = realloc(uniq, (lines + 1) * sizeof(*nu));
-		if (!nu) {
-			e = -ENOMEM;
-			break;
-		}
-		uniq = nu;
-		int tc = type_code(type);
-		if (tb_name_wire(name, uniq[lines].wire, &uniq[lines].wire_len) != 0 || tc < 0) {
-			tb_say("%s:%zu: bad query '%s %s'", o->workload, lineno, name, type);
-			e = -EINVAL;
-			break;
-		}
-		uniq[lines++].type = (uint16_t)tc;
-	}
-	fclose(f);
-	if (!e && lines == 0) {
+	struct wl_queries file;
+	size_t line = 0;
+	int e = wl_queries_load(o->workload, &file, &line);
+	if (e == DDNS_EMALFORMED && line)
+		tb_say("%s:%zu: bad query line", o->workload, line);
+	else if (e == DDNS_EMALFORMED)
 		tb_say("--workload %s: no queries in the file", o->workload);
-		e = -EINVAL;
+	else if (e)
+		tb_say("--workload %s: %s", o->workload, ddns_strerror(e));
+	for (size_t i = 0; !e && i < q; i++) {
+		if (i >= file.n) {
+			l->q[i] = l->q[i % file.n];
+			continue;
+		}
+		l->q[i].type = file.q[i].type;
+		if (tb_name_wire(file.q[i].name, l->q[i].wire, &l->q[i].wire_len) != 0) {
+			tb_say("%s: bad name '%s'", o->workload, file.q[i].name);
+			e = -EINVAL;
+		}
 	}
-	for (size_t i = 0; !e && i < q; i++)
-		l->q[i] = uniq[i % lines];
-	free(uniq);
+	wl_queries_free(&file);
 	l->nq = e ? 0 : q;
 	return e;
 }
@@ -438,210 +311,88 @@ static int parse_mix(const char *spec, struct opts *o)
 	return e;
 }
 
-static bool parse_u64(const char *s, uint64_t *out)
+static int opt_overlay(const char *cmd, const char *arg, void *dst)
 {
-	char *end;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 10);
-	if (!*s || *end || errno || s[0] == '-')
-		return false;
-	*out = v;
-	return true;
+	uint8_t wire;
+	if (cmd_opt_overlay(cmd, arg, &wire))
+		return 2;
+	*(unsigned *)dst |= OVL_BIT(wire);
+	return 0;
+}
+
+static int opt_mix(const char *cmd, const char *arg, void *dst)
+{
+	int e = parse_mix(arg, dst);
+	if (e)
+		fprintf(stderr, "ddns %s: --mix %s: %s (e.g. chord=40%%,kad16=40%%,both=20%%)\n", cmd,
+			arg, e == -ERANGE ? "shares must add up to 100%" : "bad share");
+	return e ? 2 : 0;
+}
+
+static int opt_zone(const char *cmd, const char *arg, void *dst)
+{
+	struct opts *o = dst;
+	const char **z = realloc(o->zones, (o->nzones + 1) * sizeof(*z));
+	if (!z) {
+		fprintf(stderr, "ddns %s: out of memory\n", cmd);
+		return 2;
+	}
+	o->zones = z;
+	o->zones[o->nzones++] = arg;
+	return 0;
+}
+
+static int opt_via(const char *cmd, const char *arg, void *dst)
+{
+	unsigned v = strcmp(arg, "nodes") == 0 ? 1 : strcmp(arg, "gateway") == 0 ? 2
+						  : strcmp(arg, "both") == 0	    ? 3
+										    : 0;
+	if (!v) {
+		fprintf(stderr, "ddns %s: --via nodes, gateway or both\n", cmd);
+		return 2;
+	}
+	*(unsigned *)dst = v;
+	return 0;
 }
 
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
-	enum { O_NODES = 256, O_OVERLAY, O_MIX, O_DNS, O_ZONE, O_NAMES, O_RECORDS, O_WORKDIR,
-	       O_KEEP, O_WORKLOAD, O_QUERIES, O_CONC, O_VIA, O_CSV, O_JSON, O_PLOT, O_DURATION,
-	       O_ONCE, O_MATRIX, O_LSEED, O_NETNS, O_REPLICAS, O_SEED, O_DDNSD, O_CONV,
-	       O_BREAK_DS, O_HELP };
-	static const struct option lo[] = {
-		{"nodes", required_argument, NULL, O_NODES},
-		{"overlay", required_argument, NULL, O_OVERLAY},
-		{"mix", required_argument, NULL, O_MIX},
-		{"dns", required_argument, NULL, O_DNS},
-		{"zone", required_argument, NULL, O_ZONE},
-		{"names", required_argument, NULL, O_NAMES},
-		{"records", required_argument, NULL, O_RECORDS},
-		{"workdir", required_argument, NULL, O_WORKDIR},
-		{"keep", no_argument, NULL, O_KEEP},
-		{"workload", required_argument, NULL, O_WORKLOAD},
-		{"queries", required_argument, NULL, O_QUERIES},
-		{"concurrency", required_argument, NULL, O_CONC},
-		{"via", required_argument, NULL, O_VIA},
-		{"csv", required_argument, NULL, O_CSV},
-		{"json", no_argument, NULL, O_JSON},
-		{"plot", required_argument, NULL, O_PLOT},
-		{"duration", required_argument, NULL, O_DURATION},
-		{"once", no_argument, NULL, O_ONCE},
-		{"latency-matrix", required_argument, NULL, O_MATRIX},
-		{"latency-seed", required_argument, NULL, O_LSEED},
-		{"netns", no_argument, NULL, O_NETNS},
-		{"conventional", no_argument, NULL, O_CONV},
-		{"break-ds", required_argument, NULL, O_BREAK_DS},
-		{"replicas", required_argument, NULL, O_REPLICAS},
-		{"seed", required_argument, NULL, O_SEED},
-		{"ddnsd", required_argument, NULL, O_DDNSD},
-		{"help", no_argument, NULL, O_HELP},
-		{NULL, 0, NULL, 0}};
-	int c;
-	uint64_t v;
-	char *end;
-	opterr = 0;
-	optind = 1;
+	const struct cmd_opt opts[] = {
+		CMD_RANGE_K("nodes", CMD_UINT, &o->nodes, 1, TB_MAX_NODES),
+		CMD_CALL_O("overlay", opt_overlay, &o->ovl_mask),
+		CMD_CALL_O("mix", opt_mix, o),
+		CMD_O("dns", 0, CMD_STR, &o->dns),
+		CMD_CALL_O("zone", opt_zone, o),
+		CMD_O("names", 0, CMD_STR, &o->names),
+		CMD_RANGE_K("records", CMD_UINT, &o->records, 1, 100000),
+		CMD_O("workdir", 0, CMD_STR, &o->workdir),
+		CMD_FLAG("keep", 0, CMD_BOOL, &o->keep, 1),
+		CMD_O("workload", 0, CMD_STR, &o->workload),
+		CMD_RANGE_K("queries", CMD_ULONG, &o->queries, 1, 10000000),
+		CMD_RANGE_K("concurrency", CMD_UINT, &o->concurrency, 1, 1024),
+		CMD_CALL_O("via", opt_via, &o->via),
+		CMD_O("csv", 0, CMD_STR, &o->csv),
+		CMD_FLAG("json", 0, CMD_BOOL, &o->json, 1),
+		CMD_O("plot", 0, CMD_STR, &o->plot),
+		CMD_RANGE_K("duration", CMD_SECONDS, &o->duration, 0, 10000000),
+		CMD_FLAG("once", 0, CMD_BOOL, &o->once, 1),
+		CMD_O("latency-matrix", 0, CMD_STR, &o->latency_matrix),
+		CMD_O("latency-seed", 0, CMD_U64, &o->latency_seed),
+		CMD_FLAG("netns", 0, CMD_BOOL, &o->netns, 1),
+		CMD_FLAG("conventional", 0, CMD_BOOL, &o->conventional, 1),
+		CMD_O("break-ds", 0, CMD_STR, &o->break_ds),
+		CMD_RANGE_K("replicas", CMD_UINT, &o->replicas, 1, 16),
+		CMD_O("seed", 0, CMD_U64, &o->seed),
+		CMD_O("ddnsd", 0, CMD_STR, &o->ddnsd),
+	};
 	o->records = 200;
 	o->concurrency = 16;
 	o->via = 3;
 	o->latency_seed = 1;
 	o->seed = 1;
-	while ((c = getopt_long(argc, argv, ":h", lo, NULL)) != -1) {
-		switch (c) {
-		case 'h':
-		case O_HELP:
-			usage(stdout);
-			return 1;
-		case O_NODES:
-			if (!parse_u64(optarg, &v) || v < 1 || v > TB_MAX_NODES) {
-				fprintf(stderr, "ddns testbed: --nodes must be 1..%d\n", TB_MAX_NODES);
-				return -1;
-			}
-			o->nodes = (unsigned)v;
-			break;
-		case O_OVERLAY:
-			if (!ovl_ops_by_name(optarg)) {
-				fprintf(stderr, "ddns testbed: unknown overlay '%s' (chord, kad16)\n",
-					optarg);
-				return -1;
-			}
-			o->ovl_mask |= OVL_BIT(ovl_ops_wire_id(ovl_ops_by_name(optarg)));
-			break;
-		case O_MIX: {
-			int e = parse_mix(optarg, o);
-			if (e) {
-				fprintf(stderr,
-					"ddns testbed: --mix %s: %s (e.g. chord=40%%,kad16=40%%,both=20%%)\n",
-					optarg, e == -ERANGE ? "shares must add up to 100%" : "bad share");
-				return -1;
-			}
-			break;
-		}
-		case O_DNS:
-			o->dns = optarg;
-			break;
-		case O_ZONE: {
-			char **z = realloc(o->zones, (o->nzones + 1) * sizeof(*z));
-			if (!z)
-				return -1;
-			o->zones = z;
-			o->zones[o->nzones++] = optarg;
-			break;
-		}
-		case O_NAMES:
-			o->names = optarg;
-			break;
-		case O_RECORDS:
-			if (!parse_u64(optarg, &v) || v < 1 || v > 100000) {
-				fprintf(stderr, "ddns testbed: --records must be 1..100000\n");
-				return -1;
-			}
-			o->records = (unsigned)v;
-			break;
-		case O_WORKDIR:
-			o->workdir = optarg;
-			break;
-		case O_KEEP:
-			o->keep = true;
-			break;
-		case O_WORKLOAD:
-			o->workload = optarg;
-			break;
-		case O_QUERIES:
-			if (!parse_u64(optarg, &v) || v < 1 || v > 10000000) {
-				fprintf(stderr, "ddns testbed: --queries must be 1..10000000\n");
-				return -1;
-			}
-			o->queries = (unsigned long)v;
-			break;
-		case O_CONC:
-			if (!parse_u64(optarg, &v) || v < 1 || v > 1024) {
-				fprintf(stderr, "ddns testbed: --concurrency must be 1..1024\n");
-				return -1;
-			}
-			o->concurrency = (unsigned)v;
-			break;
-		case O_VIA:
-			o->via = strcmp(optarg, "nodes") == 0	? 1
-				 : strcmp(optarg, "gateway") == 0 ? 2
-				 : strcmp(optarg, "both") == 0	? 3
-								: 0;
-			if (!o->via) {
-				fprintf(stderr, "ddns testbed: --via nodes, gateway or both\n");
-				return -1;
-			}
-			break;
-		case O_CSV:
-			o->csv = optarg;
-			break;
-		case O_JSON:
-			o->json = true;
-			break;
-		case O_PLOT:
-			o->plot = optarg;
-			break;
-		case O_DURATION:
-			o->duration = strtod(optarg, &end);
-			if (*end || !(o->duration > 0) || o->duration > 1e7) {
-				fprintf(stderr, "ddns testbed: --duration must be a positive number of "
-						"seconds\n");
-				return -1;
-			}
-			break;
-		case O_ONCE:
-			o->once = true;
-			break;
-		case O_MATRIX:
-			o->latency_matrix = optarg;
-			break;
-		case O_LSEED:
-			if (!parse_u64(optarg, &o->latency_seed)) {
-				fprintf(stderr, "ddns testbed: --latency-seed must be a number\n");
-				return -1;
-			}
-			break;
-		case O_NETNS:
-			o->netns = true;
-			break;
-		case O_CONV:
-			o->conventional = true;
-			break;
-		case O_BREAK_DS:
-			o->break_ds = optarg;
-			break;
-		case O_REPLICAS:
-			if (!parse_u64(optarg, &v) || v < 1 || v > 16) {
-				fprintf(stderr, "ddns testbed: --replicas must be 1..16\n");
-				return -1;
-			}
-			o->replicas = (unsigned)v;
-			break;
-		case O_SEED:
-			if (!parse_u64(optarg, &o->seed)) {
-				fprintf(stderr, "ddns testbed: --seed must be a number\n");
-				return -1;
-			}
-			break;
-		case O_DDNSD:
-			o->ddnsd = optarg;
-			break;
-		case ':':
-			fprintf(stderr, "ddns testbed: option '%s' needs a value\n", argv[optind - 1]);
-			return -1;
-		default:
-			fprintf(stderr, "ddns testbed: unknown option '%s' (try --help)\n",
-				argv[optind - 1]);
-			return -1;
-		}
-	}
+	int r = cmd_parse("testbed", argc, argv, opts, sizeof(opts) / sizeof(*opts), usage);
+	if (r)
+		return r == 1 ? 1 : -1;
 	if (optind < argc) {
 		fprintf(stderr, "ddns testbed: unexpected argument '%s' (try --help)\n", argv[optind]);
 		return -1;
@@ -803,7 +554,7 @@ int ddns_cmd_testbed(int argc, char **argv)
 	size_t nrtt = 0;
 	int rc = 1, e;
 	bool check_ok = false, have_load = false;
-	t_start_us = tb_now_us();
+	tb_start_us = tb_now_us();
 	memset(&o, 0, sizeof(o));
 	memset(&s, 0, sizeof(s));
 	memset(&t, 0, sizeof(t));

@@ -16,6 +16,7 @@
 #include "dns/rdata.h"
 #include "dns/validate.h"
 #include "dns/zonefile.h"
+#include "cli/cmdopt.h"
 
 static void verify_usage(FILE *f)
 {
@@ -50,35 +51,15 @@ static int load(const char *path, struct dns_rrlist *l)
 
 int ddns_cmd_verify(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"trust-anchor", required_argument, NULL, 'a'},
-		{"time", required_argument, NULL, 't'},
-		{"quiet", no_argument, NULL, 'q'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0}};
 	const char *anchor = NULL, *time_s = NULL;
 	bool quiet = false;
-	int c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "qh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'a':
-			anchor = optarg;
-			break;
-		case 't':
-			time_s = optarg;
-			break;
-		case 'q':
-			quiet = true;
-			break;
-		case 'h':
-			verify_usage(stdout);
-			return 0;
-		default:
-			verify_usage(stderr);
-			return 2;
-		}
-	}
+	const struct cmd_opt opts[] = {
+		CMD_O("trust-anchor", 0, CMD_STR, &anchor), CMD_O("time", 0, CMD_STR, &time_s),
+		CMD_FLAG("quiet", 'q', CMD_BOOL, &quiet, 1),
+	};
+	int pr = cmd_parse("verify", argc, argv, opts, sizeof(opts) / sizeof(*opts), verify_usage);
+	if (pr)
+		return cmd_parse_exit(pr);
 	if (!anchor) {
 		fprintf(stderr, "ddns verify: --trust-anchor FILE is required\n");
 		return 2;

@@ -67,69 +67,11 @@ struct keyent {
 	UT_hash_handle hh;
 };
 
-int simdns_trace_load(const char *path, struct simdns_trace *t, size_t *line)
-{
-	memset(t, 0, sizeof(*t));
-	FILE *fp = fopen(path, "r");
-	if (!fp)
-		return -errno;
-	char buf[1024];
-	size_t cap = 0, ln = 0;
-	int err = 0;
-	while (fgets(buf, sizeof(buf), fp)) {
-		ln++;
-		char name[300], type[32] = "A";
-		if (buf[0] == '#' || sscanf(buf, "%299s %31s", name, type) < 1)
-			continue;
-		size_t len = strlen(name);
-		while (len && name[len - 1] == '.')
-			name[--len] = '\0';
-		uint16_t tc;
-		if (len == 0 || dns_type_from_text(type, strlen(type), &tc) != 0) {
-			err = DDNS_EMALFORMED;
-			break;
-		}
-		if (t->n == cap) {
-			cap = cap ? 2 * cap : 1024;
-			struct simdns_query *nq = realloc(t->q, cap * sizeof(*nq));
-			if (!nq) {
-				err = -ENOMEM;
-				break;
-			}
-			t->q = nq;
-		}
-		for (size_t i = 0; i < len; i++)
-			name[i] = (char)tolower((unsigned char)name[i]);
-		if (!(t->q[t->n].name = strdup(name))) {
-			err = -ENOMEM;
-			break;
-		}
-		t->q[t->n++].type = tc;
-	}
-	fclose(fp);
-	if (!err && t->n == 0)
-		err = DDNS_EMALFORMED;
-	if (err) {
-		if (line)
-			*line = ln;
-		simdns_trace_free(t);
-	}
-	return err;
-}
-
-void simdns_trace_free(struct simdns_trace *t)
-{
-	for (size_t i = 0; i < t->n; i++)
-		free(t->q[i].name);
-	free(t->q);
-	memset(t, 0, sizeof(*t));
-}
-
 /* Split the trace into the two workloads: a query whose key is a stored
  * record's is successful, any other unresolved. */
 static int plan_trace(struct ctx *x)
 {
-	const struct simdns_trace *t = x->p->trace;
+	const struct wl_queries *t = x->p->trace;
 	struct keyent *tab = NULL, *e, *tmp;
 	int err = 0;
 	x->trace_ok = calloc(t->n, sizeof(size_t));

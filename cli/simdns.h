@@ -21,19 +21,6 @@
 #include "common/buf.h"
 #include "cli/workload.h"
 
-/* A query trace: the names (and types) to ask, in order. */
-struct simdns_trace {
-	struct simdns_query {
-		char *name;     /* lowercase, no trailing dot */
-		uint16_t type;
-	} *q;
-	size_t n;
-};
-
-/* Load "name [type]" lines (type A when omitted; '#' comments). Returns 0,
- * -errno, or DDNS_EMALFORMED with *line set. */
-int simdns_trace_load(const char *path, struct simdns_trace *t, size_t *line) DDNS_WUR;
-void simdns_trace_free(struct simdns_trace *t);
 
 struct simdns_params {
 	struct simnet_params net;   /* overlay, seed, loss, latency, DHT params */
@@ -43,7 +30,7 @@ struct simdns_params {
 	size_t unresolved;          /* gets of names never inserted */
 	size_t slashdot;            /* gets of one record */
 	double zipf;                /* popularity exponent (0.91) */
-	const struct simdns_trace *trace; /* replay this trace instead of Zipf draws:
+	const struct wl_queries *trace; /* replay this trace instead of Zipf draws:
 				       queries for stored records form the successful
 				       workload, the others the unresolved one, in order;
 				       queries and unresolved are then ignored */

@@ -120,34 +120,36 @@ struct tb {
 
 /* Set by the signal handler: the run stops (cli/ddns_testbed.c). */
 extern volatile sig_atomic_t tb_stop_flag;
+/* When the run started (tb_now_us), for the messages' time stamps. */
+extern uint64_t tb_start_us;
 
 struct opts {
 	unsigned nodes;
 	unsigned ovl_mask;
 	unsigned mix_pct[3]; /* chord only, kad16 only, both */
 	bool mix;
-	char *dns;
-	char **zones;
+	const char *dns;
+	const char **zones;
 	size_t nzones;
-	char *names;
+	const char *names;
 	unsigned records;
-	char *workdir;
+	const char *workdir;
 	bool keep;
-	char *workload;
+	const char *workload;
 	unsigned long queries;
 	unsigned concurrency;
 	unsigned via; /* bit 0 nodes, bit 1 gateway */
-	char *csv, *plot;
+	const char *csv, *plot;
 	bool json, once;
 	double duration;
-	char *latency_matrix;
+	const char *latency_matrix;
 	uint64_t latency_seed;
 	bool netns;
 	bool conventional;
-	char *break_ds;
+	const char *break_ds;
 	unsigned replicas;
 	uint64_t seed;
-	char *ddnsd;
+	const char *ddnsd;
 };
 
 struct zone {

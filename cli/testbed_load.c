@@ -145,32 +145,6 @@ static int node_job_issue(struct tb *t, const struct tb_query *q, uint8_t ovl)
 
 /* --- DNS targets: the gateway and the conventional resolver --- */
 
-int tb_dns_query(uint8_t *out, size_t cap, uint16_t id, uint16_t flags, const uint8_t *qname,
-		 size_t qlen, uint16_t type, uint16_t qclass, uint16_t edns_size, size_t *len)
-{
-	struct ddns_wbuf w;
-	ddns_wbuf_init_fixed(&w, out, cap);
-	ddns_wbuf_u16(&w, id);
-	ddns_wbuf_u16(&w, flags);
-	ddns_wbuf_u16(&w, 1);                  /* QDCOUNT */
-	ddns_wbuf_u16(&w, 0);
-	ddns_wbuf_u16(&w, 0);
-	ddns_wbuf_u16(&w, edns_size ? 1 : 0);  /* ARCOUNT: OPT */
-	ddns_wbuf_put(&w, qname, qlen);
-	ddns_wbuf_u16(&w, type);
-	ddns_wbuf_u16(&w, qclass);
-	if (edns_size) {
-		/* OPT (RFC 6891): root owner, the payload size, DO set. */
-		ddns_wbuf_u8(&w, 0);
-		ddns_wbuf_u16(&w, 41);
-		ddns_wbuf_u16(&w, edns_size);
-		ddns_wbuf_u32(&w, 0x8000);
-		ddns_wbuf_u16(&w, 0);
-	}
-	*len = w.len;
-	return w.err ? -ENOSPC : 0;
-}
-
 static int dns_target_of(uint8_t kind)
 {
 	return kind == TB_KIND_CONV || kind == TB_KIND_CONV_WARM ? TB_DNS_CONV : TB_DNS_GW;

@@ -386,7 +386,7 @@ static int start_node(struct tb *t, struct setup *s, size_t k)
 		snprintf(host, sizeof(host), "%zu", k);
 		snprintf(seed, sizeof(seed), "%llu", (unsigned long long)o->latency_seed);
 		argv[n++] = "--latency-matrix";
-		argv[n++] = o->latency_matrix;
+		argv[n++] = (char *)o->latency_matrix; /* exec does not write it */
 		argv[n++] = "--latency-host";
 		argv[n++] = host;
 		argv[n++] = "--latency-seed";

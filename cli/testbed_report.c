@@ -177,21 +177,6 @@ void tb_print_json(FILE *f, struct tb *t, struct setup *s, bool have_load, bool 
 	fprintf(f, "}\n");
 }
 
-bool tb_on_path(const char *prog)
-{
-	const char *path = getenv("PATH");
-	char buf[PATH_MAX];
-	while (path && *path) {
-		const char *c = strchr(path, ':');
-		size_t l = c ? (size_t)(c - path) : strlen(path);
-		snprintf(buf, sizeof(buf), "%.*s/%s", (int)l, path, prog);
-		if (access(buf, X_OK) == 0)
-			return true;
-		path = c ? c + 1 : NULL;
-	}
-	return false;
-}
-
 /* Histograms of RPCs and hops per lookup, one PNG per figure. */
 int tb_plot(const char *dir, struct tb *t, const char *log)
 {

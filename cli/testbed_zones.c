@@ -30,21 +30,6 @@ static char *key_path(const char *dir, char *base)
 	return p;
 }
 
-char *tb_read_first_line(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return NULL;
-	char buf[PATH_MAX];
-	char *r = NULL;
-	if (fgets(buf, sizeof(buf), f)) {
-		buf[strcspn(buf, "\r\n")] = 0;
-		r = strdup(buf);
-	}
-	fclose(f);
-	return r;
-}
-
 /* --- set-up: zones and keys --- */
 
 /* Origin of a master file: $ORIGIN, else the owner of its SOA. */

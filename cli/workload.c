@@ -12,6 +12,7 @@
 #include "common/buf.h"
 #include "common/err.h"
 #include "common/hash.h"
+#include "dns/rdata.h"
 
 static int names_push(struct wl_names *w, size_t *cap, const char *s, size_t len)
 {
@@ -91,6 +92,64 @@ int wl_names_load(const char *path, size_t max, struct wl_names *out, size_t *li
 	if (err)
 		wl_names_free(out);
 	return err;
+}
+
+int wl_queries_load(const char *path, struct wl_queries *t, size_t *line)
+{
+	memset(t, 0, sizeof(*t));
+	FILE *fp = fopen(path, "r");
+	if (!fp)
+		return -errno;
+	char buf[1024];
+	size_t cap = 0, ln = 0;
+	int err = 0;
+	while (fgets(buf, sizeof(buf), fp)) {
+		ln++;
+		char name[300], type[32] = "A";
+		if (buf[0] == '#' || sscanf(buf, "%299s %31s", name, type) < 1)
+			continue;
+		size_t len = strlen(name);
+		while (len && name[len - 1] == '.')
+			name[--len] = '\0';
+		uint16_t tc;
+		if (len == 0 || dns_type_from_text(type, strlen(type), &tc) != 0) {
+			err = DDNS_EMALFORMED;
+			break;
+		}
+		if (t->n == cap) {
+			cap = cap ? 2 * cap : 1024;
+			struct wl_query *nq = realloc(t->q, cap * sizeof(*nq));
+			if (!nq) {
+				err = -ENOMEM;
+				break;
+			}
+			t->q = nq;
+		}
+		for (size_t i = 0; i < len; i++)
+			name[i] = (char)tolower((unsigned char)name[i]);
+		if (!(t->q[t->n].name = strdup(name))) {
+			err = -ENOMEM;
+			break;
+		}
+		t->q[t->n++].type = tc;
+	}
+	fclose(fp);
+	if (!err && t->n == 0)
+		err = DDNS_EMALFORMED;
+	if (err) {
+		if (line)
+			*line = ln;
+		wl_queries_free(t);
+	}
+	return err;
+}
+
+void wl_queries_free(struct wl_queries *t)
+{
+	for (size_t i = 0; i < t->n; i++)
+		free(t->q[i].name);
+	free(t->q);
+	memset(t, 0, sizeof(*t));
 }
 
 int wl_names_generate(size_t n, uint64_t seed, struct wl_names *out)

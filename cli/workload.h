@@ -32,6 +32,21 @@ int wl_names_load(const char *path, size_t max, struct wl_names *out, size_t *li
 int wl_names_generate(size_t n, uint64_t seed, struct wl_names *out);
 void wl_names_free(struct wl_names *w);
 
+/* A query file: one "NAME [TYPE]" per line (TYPE by mnemonic or TYPEnn,
+ * default A; lines starting with '#' are comments). Names are lowercased,
+ * trailing dots dropped. */
+struct wl_queries {
+	struct wl_query {
+		char *name;
+		uint16_t type;
+	} *q;
+	size_t n;
+};
+/* Returns 0; -errno; DDNS_EMALFORMED (a bad line, *line set, or no query
+ * at all); -ENOMEM. */
+int wl_queries_load(const char *path, struct wl_queries *out, size_t *line);
+void wl_queries_free(struct wl_queries *q);
+
 /* Zipf popularity over ranks 0..n-1: P(k) ~ 1/(k+1)^alpha. */
 struct wl_zipf {
 	double *cdf;

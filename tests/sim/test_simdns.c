@@ -187,9 +187,9 @@ START_TEST(trace_replay_splits_stored_and_missing_names)
 	FILE *fp = fdopen(fd, "w");
 	fprintf(fp, "# a trace\nA.com\nb.net A\nc.org\na.com.\nb.net AAAA\n");
 	fclose(fp);
-	struct simdns_trace t;
+	struct wl_queries t;
 	size_t line = 0;
-	ck_assert_int_eq(simdns_trace_load(path, &t, &line), 0);
+	ck_assert_int_eq(wl_queries_load(path, &t, &line), 0);
 	ck_assert_uint_eq(t.n, 5);
 	ck_assert_str_eq(t.q[0].name, "a.com");
 	ck_assert_str_eq(t.q[3].name, "a.com");
@@ -208,11 +208,11 @@ START_TEST(trace_replay_splits_stored_and_missing_names)
 	ck_assert_uint_eq(r.unresolved.queries, 2);
 	ck_assert_uint_eq(r.unresolved.answered, 0);
 	simdns_result_free(&r);
-	simdns_trace_free(&t);
+	wl_queries_free(&t);
 	fp = fopen(path, "w");
 	fprintf(fp, "a.com NOTATYPE\n");
 	fclose(fp);
-	ck_assert_int_eq(simdns_trace_load(path, &t, &line), DDNS_EMALFORMED);
+	ck_assert_int_eq(wl_queries_load(path, &t, &line), DDNS_EMALFORMED);
 	ck_assert_uint_eq(line, 1);
 	unlink(path);
 }

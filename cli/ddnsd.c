@@ -25,7 +25,8 @@ static void usage(FILE *f)
 		"usage: ddnsd --listen ADDR:PORT [--overlay kad16|chord ...] [--join ADDR:PORT ...]\n"
 		"             [--dns ADDR:PORT] [--trust-anchor FILE] [--data-dir DIR]\n"
 		"             [--replicas N] [--vnodes N] [--gateway-mode default|compare]\n"
-		"             [--servfail-ttl SECONDS] [--rate-limit QPS] [--amp-factor F]\n"
+		"             [--servfail-ttl SECONDS] [--rate-limit QPS] [--rpc-rate-limit N]\n"
+		"             [--store-rate-limit N] [--amp-factor F]\n"
 		"             [--max-store SIZE]\n"
 		"             [--metrics ADDR:PORT] [--config FILE] [--log-level LEVEL]\n"
 		"             [--log-file FILE] [--pid-file FILE]\n"
@@ -70,6 +71,14 @@ static void usage(FILE *f)
 		"                          per source address (IPv6: per /64) and drop the\n"
 		"                          rest, so a spoofed source cannot turn the gateway\n"
 		"                          on a victim; TCP is not limited (default 0: off)\n"
+		"  --rpc-rate-limit N      node: accept at most N new requests per second\n"
+		"                          from one peer address (any port), a burst of N;\n"
+		"                          the rest are dropped, a retransmission of an\n"
+		"                          answered one still answered (default 0: off)\n"
+		"  --store-rate-limit N    node: store at most N copies per second from one\n"
+		"                          peer address (puts, replicas, cached copies), a\n"
+		"                          burst of 10 N; the rest refused before they are\n"
+		"                          validated (default 0: off)\n"
 		"  --amp-factor F          gateway: a UDP answer is at most F times its\n"
 		"                          query's size (or the query plus 64 octets);\n"
 		"                          a larger one is truncated (TC) and complete over\n"
@@ -111,6 +120,8 @@ static const struct option long_opts[] = {
 	{"gateway-mode", required_argument, NULL, 0},
 	{"servfail-ttl", required_argument, NULL, 0},
 	{"rate-limit", required_argument, NULL, 0},
+	{"rpc-rate-limit", required_argument, NULL, 0},
+	{"store-rate-limit", required_argument, NULL, 0},
 	{"amp-factor", required_argument, NULL, 0},
 	{"max-store", required_argument, NULL, 0},
 	{"metrics", required_argument, NULL, 0},

@@ -229,6 +229,16 @@ int node_config_set(struct node_config *c, const char *name, const char *value, 
 			return bad(err, errlen,
 				   "--rate-limit: want queries per second from 0 to 1000000, got '%s'",
 				   value);
+	} else if (strcmp(name, "rpc-rate-limit") == 0) {
+		if (parse_uint(value, 0, 1000000, &c->rpc_rate_limit) != 0)
+			return bad(err, errlen,
+				   "--rpc-rate-limit: want requests per second from 0 to 1000000, got '%s'",
+				   value);
+	} else if (strcmp(name, "store-rate-limit") == 0) {
+		if (parse_uint(value, 0, 1000000, &c->store_rate_limit) != 0)
+			return bad(err, errlen,
+				   "--store-rate-limit: want copies per second from 0 to 1000000, got '%s'",
+				   value);
 	} else if (strcmp(name, "amp-factor") == 0) {
 		if (parse_uint(value, 0, 100, &c->amp_factor) != 0 || c->amp_factor == 1)
 			return bad(err, errlen,
@@ -868,6 +878,7 @@ static void metrics_text(struct node *n, struct evbuffer *b)
 		{"ddns_rpc_bytes_out_total", rs.bytes_out},
 		{"ddns_rpc_dropped_malformed_total", rs.dropped_malformed},
 		{"ddns_rpc_dropped_spoofed_total", rs.dropped_spoofed},
+		{"ddns_rpc_dropped_rate_total", rs.dropped_rate},
 	};
 	for (size_t i = 0; i < sizeof(rpcm) / sizeof(rpcm[0]); i++)
 		evbuffer_add_printf(b, "# TYPE %s counter\n%s %llu\n", rpcm[i].name, rpcm[i].name,
@@ -950,6 +961,7 @@ static int start_inst(struct node *n, struct inst *x, const struct node_config *
 	struct dht_params dp;
 	dht_params_default(&dp);
 	dp.replicas = c->replicas;
+	dp.store_peer_rate = c->store_rate_limit;
 	if (c->max_store) {
 		dp.max_store_bytes = c->max_store;
 		/* The map holds the blocks and LMDB's pages around them: the
@@ -1139,7 +1151,10 @@ struct node *node_new(struct event_base *base, const struct node_config *c, char
 		goto fail;
 	}
 	self = *tr_self(n->tr);
-	n->rpc = rpc_new(n->tr, NULL);
+	struct rpc_params rp;
+	rpc_params_default(&rp);
+	rp.rate_limit = c->rpc_rate_limit;
+	n->rpc = rpc_new(n->tr, &rp);
 	if (!n->rpc) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;

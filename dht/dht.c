@@ -28,6 +28,7 @@
 
 #include "common/buf.h"
 #include "common/log.h"
+#include "common/ratelimit.h"
 #include "dht/msg.h"
 #include "dht/policy.h"
 #include "dht/store.h"
@@ -78,6 +79,7 @@ struct dht {
 	const struct dht_policy *pol;
 	struct dht_store *store;
 	struct dht_cache *cache;
+	struct ddns_ratelimit *store_rl; /* p.store_peer_rate's buckets, NULL without */
 	struct tr_timer *maint_timer, *change_timer;
 	struct dht_wait *waits;
 	struct dbatch *batches;
@@ -100,6 +102,7 @@ void dht_params_default(struct dht_params *p)
 	p->cache_path_max = 8;
 	p->rpc_retries = -1;
 	p->map_size = (size_t)1 << 30;
+	p->store_peer_sources = 10000;
 }
 
 const char *dht_source_name(enum dht_source s)
@@ -556,6 +559,16 @@ static void on_request(void *arg, const struct rpc_msg *req)
 			return;
 		rpc_reply_to_from(req, &s->rt);
 		s->type = req->type;
+		if (d->store_rl) {
+			uint8_t src[17] = {0};
+			src[0] = req->from.family;
+			memcpy(src + 1, req->from.ip, req->from.family == TR_AF_INET ? 4 : 16);
+			if (!ddns_rl_allow(d->store_rl, src, sizeof(src), now_us(d))) {
+				d->st.refused_rate++;
+				srv_put_done(d, s, DDNS_EREFUSED, 0, "over the per-peer store rate");
+				return;
+			}
+		}
 		enum acc_mode mode = ACC_PRIMARY;
 		if (req->type == DHT_MSG_PUT) {
 			d->st.served_put++;
@@ -1277,6 +1290,16 @@ struct dht *dht_new(struct ovl *o, const struct dht_params *p, dht_validate_cb v
 		e = -ENOMEM;
 		goto fail;
 	}
+	if (d->p.store_peer_rate > 0) {
+		double burst = d->p.store_peer_burst > 0 ? d->p.store_peer_burst
+							 : 10 * d->p.store_peer_rate;
+		d->store_rl = ddns_rl_new(d->p.store_peer_rate, burst < 1 ? 1 : burst,
+					  d->p.store_peer_sources ? d->p.store_peer_sources : 1);
+		if (!d->store_rl) {
+			e = -ENOMEM;
+			goto fail;
+		}
+	}
 	e = rpc_register(d->rpc, d->wire, RPC_SVC_DHT, d->vnode, on_request, d);
 	if (e)
 		goto fail;
@@ -1298,6 +1321,7 @@ fail:
 	if (d) {
 		dht_cache_free(d->cache);
 		dht_store_close(d->store);
+		ddns_rl_free(d->store_rl);
 		free(d->data_dir);
 		free(d);
 	}
@@ -1337,6 +1361,7 @@ void dht_free(struct dht *d)
 	}
 	dht_cache_free(d->cache);
 	dht_store_close(d->store);
+	ddns_rl_free(d->store_rl);
 	free(d->data_dir);
 	free(d);
 }

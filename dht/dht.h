@@ -97,6 +97,14 @@ struct dht_params {
 	int rpc_retries;            /* -1: RPC layer default */
 	const char *data_dir;       /* LMDB environment directory (NULL: memory only); copied */
 	size_t map_size;            /* LMDB map size (default 1 GiB) */
+	/* Copies (puts, replicas, cached copies) accepted per second from one
+	 * peer address, a token bucket of store_peer_burst (0: ten seconds'
+	 * worth); a copy over it is refused (DDNS_EREFUSED) before it is
+	 * validated, so one peer cannot make this node store, or verify, more
+	 * than that. 0: no limit (default). */
+	double store_peer_rate;
+	double store_peer_burst;
+	size_t store_peer_sources; /* peers tracked at most (default 10000) */
 };
 
 void dht_params_default(struct dht_params *p);
@@ -197,6 +205,7 @@ struct dht_stats {
 	uint64_t rpcs_sent;
 	uint64_t overhead_bytes;      /* store memory beyond the stored blocks' own bytes */
 	uint64_t dropped_malformed;   /* node-to-node messages that did not parse */
+	uint64_t refused_rate;        /* copies over a peer's store_peer_rate */
 };
 void dht_get_stats(struct dht *d, struct dht_stats *out);
 /* The parameters this instance runs with (its bounds, for reports such as

@@ -72,7 +72,7 @@ void gw_core_free(struct gw *g);
  * a CH name (lowercase wire form). Returns the number of strings (0 when
  * the name is not one of ours); each string is NUL-terminated, < 256 bytes.
  */
-#define GW_CH_MAX_STRINGS (16 + 3 * GW_MAX_OVERLAYS)
+#define GW_CH_MAX_STRINGS (16 + 4 * GW_MAX_OVERLAYS)
 size_t gw_ch_strings(struct gw *g, const struct dns_name *qname,
 		     char txt[GW_CH_MAX_STRINGS][256]);
 

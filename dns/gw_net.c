@@ -41,6 +41,7 @@
 
 #include "common/buf.h"
 #include "common/log.h"
+#include "common/ratelimit.h"
 #include "dns/gw_internal.h"
 #include "dns/msg.h"
 
@@ -68,18 +69,9 @@ struct net_conn {
 	struct net_conn *next, *prev;
 };
 
-/* A source's token bucket (rate_limit): tokens, refilled at rate_limit per
- * second up to rate_limit, one spent per answered query. */
-struct rl_entry {
-	UT_hash_handle hh;
-	uint8_t key[9]; /* family, then 4 (IPv4) or 8 (IPv6 /64) address octets */
-	double tokens;
-	uint64_t at_us;
-};
-
 struct gw_net {
 	struct gw *g;
-	struct rl_entry *rl; /* uthash, least recently seen first */
+	struct ddns_ratelimit *rl; /* the per-source limit, NULL without rate_limit */
 	struct event_base *base;
 	evutil_socket_t udp_fd;
 	struct event *udp_ev;
@@ -103,7 +95,7 @@ static uint64_t mono_us(void)
 static bool rl_allow(struct gw_net *n, const struct sockaddr_storage *ss)
 {
 	const struct gw_params *p = &n->g->p;
-	if (p->rate_limit == 0)
+	if (p->rate_limit == 0 || !n->rl)
 		return true;
 	uint8_t key[9] = {0};
 	key[0] = (uint8_t)ss->ss_family;
@@ -111,33 +103,9 @@ static bool rl_allow(struct gw_net *n, const struct sockaddr_storage *ss)
 		memcpy(key + 1, &((const struct sockaddr_in *)ss)->sin_addr, 4);
 	else if (ss->ss_family == AF_INET6)
 		memcpy(key + 1, &((const struct sockaddr_in6 *)ss)->sin6_addr, 8);
-	uint64_t now = mono_us();
-	struct rl_entry *e;
-	HASH_FIND(hh, n->rl, key, sizeof(key), e);
-	if (e) {
-		HASH_DEL(n->rl, e);
-		e->tokens += (double)(now - e->at_us) * p->rate_limit / 1e6;
-		if (e->tokens > p->rate_limit)
-			e->tokens = p->rate_limit;
-	} else {
-		while (n->g->st.rate_limit_sources >= p->rate_limit_entries && n->rl) {
-			struct rl_entry *old = n->rl; /* head: least recently seen */
-			HASH_DEL(n->rl, old);
-			free(old);
-			n->g->st.rate_limit_sources--;
-		}
-		if (!(e = calloc(1, sizeof(*e))))
-			return true; /* no memory to remember it: let it through */
-		memcpy(e->key, key, sizeof(key));
-		e->tokens = p->rate_limit;
-		n->g->st.rate_limit_sources++;
-	}
-	e->at_us = now;
-	HASH_ADD(hh, n->rl, key, sizeof(e->key), e);
-	if (e->tokens < 1.0)
-		return false;
-	e->tokens -= 1.0;
-	return true;
+	bool ok = ddns_rl_allow(n->rl, key, sizeof(key), mono_us());
+	n->g->st.rate_limit_sources = ddns_rl_sources(n->rl);
+	return ok;
 }
 
 static void udp_answer(void *arg, const uint8_t *pkt, size_t len)
@@ -490,6 +458,11 @@ static int gw_net_start(struct gw *g, struct event_base *base, const char *liste
 	n->base = base;
 	n->udp_fd = -1;
 	g->net = n;
+	/* tokens refill at rate_limit per second, a burst of one second's worth */
+	if (g->p.rate_limit &&
+	    !(n->rl = ddns_rl_new(g->p.rate_limit, g->p.rate_limit,
+				  g->p.rate_limit_entries ? g->p.rate_limit_entries : 1)))
+		return -ENOMEM;
 	if ((rc = bind_both(n, &ss, (socklen_t)sl)))
 		return rc; /* gw_free -> gw_net_stop cleans up */
 	n->udp_ev = event_new(base, n->udp_fd, EV_READ | EV_PERSIST, udp_read_cb, n);
@@ -518,12 +491,7 @@ static void gw_net_stop(struct gw *g)
 		DL_DELETE(n->udp_reqs, r);
 		r->net = NULL;
 	}
-	struct rl_entry *e, *etmp;
-	HASH_ITER(hh, n->rl, e, etmp)
-	{
-		HASH_DEL(n->rl, e);
-		free(e);
-	}
+	ddns_rl_free(n->rl);
 	g->st.rate_limit_sources = 0;
 	free(n);
 	g->net = NULL;

@@ -14,6 +14,8 @@
 #include <string.h>
 
 #include "dns/gw_internal.h"
+#include "overlay/overlay.h"
+#include "overlay/rpc.h"
 #include "dns/name.h"
 
 void gw_hist_add(struct gw_hist *h, unsigned v)
@@ -153,13 +155,25 @@ size_t gw_ch_strings(struct gw *g, const struct dns_name *qname,
 	for (size_t i = 0; i < st.noverlays; i++) {
 		const struct gw_overlay_stats *o = &st.ovl[i];
 		struct dht_params dp;
+		struct ovl_stats os;
+		struct rpc_params rp;
+		struct ovl *ov = dht_ovl(g->ovl[i].dht);
 		dht_get_params(g->ovl[i].dht, &dp);
+		ovl_get_stats(ov, &os);
+		rpc_get_params(ovl_rpc(ov), &rp);
 		snprintf(txt[n++], 256,
 			 "overlay=%s limits cache_bytes=%zu store_bytes=%llu zone_quota_bytes=%llu "
-			 "zone_quota_blocks=%llu max_block=%zu replicas=%u",
+			 "zone_quota_blocks=%llu max_block=%zu replicas=%u store_peer_rate=%g "
+			 "store_peer_sources=%zu",
 			 o->name, dp.cache_bytes, (unsigned long long)dp.max_store_bytes,
 			 (unsigned long long)dp.zone_quota_bytes,
-			 (unsigned long long)dp.zone_quota_blocks, dp.max_block, dp.replicas);
+			 (unsigned long long)dp.zone_quota_blocks, dp.max_block, dp.replicas,
+			 dp.store_peer_rate, dp.store_peer_sources);
+		snprintf(txt[n++], 256,
+			 "overlay=%s peer_limits routing=%llu lookup_candidates=%u refs_per_answer=%u "
+			 "rpc_rate_limit=%g rpc_rate_sources=%zu",
+			 o->name, (unsigned long long)os.routing_max, os.lookup_candidates_max,
+			 os.refs_per_answer_max, rp.rate_limit, rp.rate_limit_sources);
 		snprintf(txt[n++], 256,
 			 "overlay=%s lookups=%llu found=%llu notfound=%llu failed=%llu first=%llu "
 			 "rpcs_median=%u rpcs_p90=%u rpcs_max=%u rpcs_mean=%.2f "

@@ -1452,6 +1452,14 @@ static size_t chord_add_unique(struct ovl_node *out, size_t n, size_t max, const
 	return n + 1;
 }
 
+static void chord_limits(struct ovl *o, struct ovl_stats *out)
+{
+	const struct chord *c = o->impl;
+	out->routing_max = CHORD_FINGERS + c->succ_max + 1; /* fingers, successors, predecessor */
+	out->lookup_candidates_max = CHORD_POOL;
+	out->refs_per_answer_max = CHORD_MAX_SUCC;
+}
+
 static size_t chord_routing_nodes(struct ovl *o, struct ovl_node *out, size_t max)
 {
 	struct chord *c = o->impl;
@@ -1477,4 +1485,5 @@ const struct ovl_ops chord_ops = {
 	.responsible = chord_responsible,
 	.replica_set = chord_replica_set,
 	.routing_nodes = chord_routing_nodes,
+	.limits = chord_limits,
 };

@@ -1605,6 +1605,15 @@ static size_t kad_replica_set(struct ovl *o, const uint8_t key[DDNS_ID_LEN], str
 	return 1 + kad_closest(k, key, o->self.id, out + 1, max - 1);
 }
 
+static void kad_limits(struct ovl *o, struct ovl_stats *out)
+{
+	const struct kad *k = o->impl;
+	/* each bucket: k contacts and k replacements */
+	out->routing_max = (uint64_t)KAD_ROWS * KAD_COLS * 2 * k->k + KAD_NEAR_MAX;
+	out->lookup_candidates_max = KAD_SHORT_MAX;
+	out->refs_per_answer_max = KAD_MAX_REFS;
+}
+
 static size_t kad_routing_nodes(struct ovl *o, struct ovl_node *out, size_t max)
 {
 	struct kad *k = o->impl;
@@ -1636,4 +1645,5 @@ const struct ovl_ops kad16_ops = {
 	.responsible = kad_responsible,
 	.replica_set = kad_replica_set,
 	.routing_nodes = kad_routing_nodes,
+	.limits = kad_limits,
 };

@@ -132,6 +132,7 @@ void ovl_get_stats(struct ovl *o, struct ovl_stats *out)
 	*out = o->stats;
 	struct ovl_node tmp[512];
 	out->routing_size = o->ops->routing_nodes(o, tmp, sizeof(tmp) / sizeof(tmp[0]));
+	o->ops->limits(o, out);
 }
 
 void ovl_node_make(struct ovl_node *n, const struct tr_addr *a, uint8_t vnode)

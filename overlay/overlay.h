@@ -171,6 +171,11 @@ struct ovl_stats {
 	uint64_t requests_served;                 /* overlay RPCs answered */
 	uint64_t spoofed_ignored;                 /* references whose id did not match the address */
 	uint64_t routing_size;                    /* distinct nodes in routing state */
+	/* Bounds, whatever peers send: routing state (its capacity in node
+	 * references), the candidates one lookup keeps, and the references
+	 * one answer may add. */
+	uint64_t routing_max;
+	unsigned lookup_candidates_max, refs_per_answer_max;
 };
 void ovl_get_stats(struct ovl *o, struct ovl_stats *out);
 

@@ -42,6 +42,8 @@ struct ovl_ops {
 	size_t (*replica_set)(struct ovl *o, const uint8_t key[DDNS_ID_LEN], struct ovl_node *out,
 			      size_t max);
 	size_t (*routing_nodes)(struct ovl *o, struct ovl_node *out, size_t max);
+	/* The bounds of what peers can make it hold (struct ovl_stats). */
+	void (*limits)(struct ovl *o, struct ovl_stats *out);
 };
 
 /* Build a node reference from an address and vnode (computes the id). */

@@ -31,6 +31,7 @@
 
 #include "common/buf.h"
 #include "common/log.h"
+#include "common/ratelimit.h"
 #include "overlay/id.h"
 
 /* ---- wire format (docs/PROTOCOL.md, section 1) ----
@@ -161,6 +162,7 @@ struct rpc {
 	 * come from a few peers. */
 	struct rpc_id_memo self_memo;
 	struct rpc_id_memo id_memo[RPC_ID_MEMO];
+	struct ddns_ratelimit *rl; /* p.rate_limit's buckets, NULL without */
 	unsigned depth;
 	bool dead;
 	struct rpc_stats st;
@@ -236,6 +238,8 @@ void rpc_params_default(struct rpc_params *p)
 	p->retries = 3;
 	p->backoff = 2;
 	p->max_reassembly = 4u << 20;
+	p->rate_limit = 0;
+	p->rate_limit_sources = 10000;
 }
 
 /* Total time a sender with our parameters keeps retransmitting. */
@@ -264,6 +268,12 @@ struct rpc *rpc_new(struct tr *t, const struct rpc_params *p)
 			r->p.backoff = 1;
 		if (!r->p.max_reassembly)
 			r->p.max_reassembly = 4u << 20;
+	}
+	if (r->p.rate_limit > 0 &&
+	    !(r->rl = ddns_rl_new(r->p.rate_limit, r->p.rate_limit < 1 ? 1 : r->p.rate_limit,
+				  r->p.rate_limit_sources ? r->p.rate_limit_sources : 1))) {
+		free(r);
+		return NULL;
 	}
 	r->window_us = retrans_window(&r->p);
 	if (r->window_us < RPC_DONE_MIN_TTL_US)
@@ -310,6 +320,7 @@ static void rpc_destroy(struct rpc *r)
 	HASH_ITER(hh, r->reasm, m, mtmp)
 		reasm_del(r, m);
 	tr_timer_cancel(r->t, r->reasm_timer);
+	ddns_rl_free(r->rl);
 	free(r);
 }
 
@@ -702,7 +713,13 @@ void rpc_cancel(struct rpc *r, uint64_t handle)
 	free(c);
 }
 
-void rpc_get_stats(const struct rpc *r, struct rpc_stats *out) { *out = r->st; }
+void rpc_get_params(const struct rpc *r, struct rpc_params *out) { *out = r->p; }
+
+void rpc_get_stats(const struct rpc *r, struct rpc_stats *out)
+{
+	*out = r->st;
+	out->rate_sources = ddns_rl_sources(r->rl);
+}
 
 /* ---- receiving ---- */
 
@@ -806,6 +823,17 @@ static void dispatch_request(struct rpc *r, const struct rpc_hdr *h, const struc
 	if (!hd) {
 		r->st.dropped_nohandler++;
 		return;
+	}
+	if (r->rl) {
+		struct tr_addr na;
+		uint8_t src[17];
+		addr_norm(&na, from);
+		src[0] = na.family;
+		memcpy(src + 1, na.ip, 16);
+		if (!ddns_rl_allow(r->rl, src, sizeof(src), now)) {
+			r->st.dropped_rate++;
+			return;
+		}
 	}
 	done_add(r, from, h->txid, now);
 	struct rpc_msg m;

@@ -66,6 +66,12 @@ struct rpc_params {
 	unsigned retries;        /* retransmissions before giving up (default 3) */
 	unsigned backoff;        /* timeout multiplier per retry (default 2) */
 	size_t max_reassembly;   /* bytes of partial messages held (default 4 MiB) */
+	/* Requests accepted per second from one source address (its IP, any
+	 * port), a token bucket with a burst of one second's worth; further
+	 * new requests are dropped unanswered (a retransmission of an answered
+	 * one is still answered from the reply cache). 0: no limit (default). */
+	double rate_limit;
+	size_t rate_limit_sources; /* sources tracked at most (default 10000) */
 };
 
 void rpc_params_default(struct rpc_params *p);
@@ -164,7 +170,11 @@ struct rpc_stats {
 	uint64_t dropped_unmatched;  /* reply with no pending call, or from the wrong address */
 	uint64_t dropped_nohandler;  /* request for an unregistered (overlay, service, vnode) */
 	uint64_t duplicates;         /* retransmitted requests answered again */
+	uint64_t dropped_rate;       /* requests over a source's rate_limit */
+	uint64_t rate_sources;       /* sources the rate limit tracks now */
 };
 void rpc_get_stats(const struct rpc *r, struct rpc_stats *out);
+/* The parameters r runs with (defaults filled in). */
+void rpc_get_params(const struct rpc *r, struct rpc_params *out);
 
 #endif

@@ -276,6 +276,81 @@ START_TEST(store_full)
 }
 END_TEST
 
+/* One copy stored per call: how many blocks a node holds. */
+static void count_cb(void *arg, const uint8_t key[DHT_KEY_LEN], uint64_t version)
+{
+	(void)key;
+	(void)version;
+	(*(unsigned *)arg)++;
+}
+
+/*
+ * store_peer_rate: a node accepts at most a burst of copies from one peer,
+ * then store_peer_rate per second; the rest are refused (DDNS_EREFUSED) before
+ * validation. One flooding peer cannot fill a node; others are unaffected.
+ */
+START_TEST(store_rate_per_peer)
+{
+	struct dht_params dp;
+	dht_params_default(&dp);
+	dp.replicas = 1; /* only the owner's copy: every copy comes from the putting node */
+	dp.store_peer_rate = 0.1;
+	dp.store_peer_burst = 2;
+	dp.cache_path_max = 0;
+	struct dnet *x = dnet_new(ops_of(_i), 8, 17, &dp);
+	ck_assert_ptr_nonnull(x);
+	uint8_t blk[BLK_MAX], key[DHT_KEY_LEN];
+	char reason[160];
+	uint64_t far = 3600ULL * 1000000;
+	unsigned ok = 0, busy = 0, ok2 = 0;
+	for (uint32_t name = 0; name < 64; name++) {
+		toy_key("flood.", name, key);
+		size_t len = toy_block(blk, "flood.", name, 1, far, 100, false);
+		struct dht_put_result pr = dnet_put1(x, 0, key, blk, len, reason, sizeof(reason));
+		if (pr.status == 0) {
+			ok++;
+		} else {
+			ck_assert_msg(pr.status == DDNS_EREFUSED, "put: %s (%s)", ddns_strerror(pr.status), reason);
+			ck_assert_ptr_nonnull(strstr(reason, "store rate"));
+			busy++;
+		}
+	}
+	ck_assert_uint_gt(busy, 0);
+	uint64_t refused = 0;
+	for (size_t i = 0; i < x->cap; i++) {
+		struct dht_stats st;
+		dht_get_stats(x->d[i], &st);
+		refused += st.refused_rate;
+		unsigned held = 0;
+		dht_stored_each(x->d[i], count_cb, &held);
+		/* node 0 keeps what it owns itself; every other node took at most
+		 * the burst (2) plus what 0.1/s refilled while the puts ran */
+		if (i != 0)
+			ck_assert_msg(held <= 3, "node %zu holds %u copies from one peer", i, held);
+	}
+	ck_assert_uint_eq(refused, busy);
+	/* Another peer is not held back by the first one's bucket. */
+	for (uint32_t name = 100; name < 104; name++) {
+		toy_key("other.", name, key);
+		size_t len = toy_block(blk, "other.", name, 1, far, 100, false);
+		if (dnet_put1(x, 5, key, blk, len, NULL, 0).status == 0)
+			ok2++;
+	}
+	ck_assert_uint_ge(ok2, 2);
+	/* A minute later node 0 has tokens again everywhere. */
+	dnet_run(x, 60ULL * 1000000);
+	unsigned again = 0;
+	for (uint32_t name = 0; name < 64 && again < 4; name++) {
+		toy_key("flood.", name, key);
+		size_t len = toy_block(blk, "flood.", name, 2, far, 100, false);
+		if (dnet_put1(x, 0, key, blk, len, NULL, 0).status == 0)
+			again++;
+	}
+	ck_assert_uint_eq(again, 4);
+	dnet_free(x);
+}
+END_TEST
+
 START_TEST(path_caching)
 {
 	struct dnet *x = dnet_new(ops_of(_i), 64, 15, NULL);
@@ -340,6 +415,7 @@ static Suite *suite(void)
 	tcase_add_loop_test(tc, newer_replaces_after_cache_expiry, 0, 2);
 	tcase_add_loop_test(tc, zone_quota, 0, 2);
 	tcase_add_loop_test(tc, store_full, 0, 2);
+	tcase_add_loop_test(tc, store_rate_per_peer, 0, 2);
 	tcase_add_loop_test(tc, path_caching, 0, 2);
 	tcase_add_loop_test(tc, free_cancels_pending, 0, 2);
 	suite_add_tcase(s, tc);

@@ -438,6 +438,25 @@ START_TEST(stats_chaos)
 	ck_assert_int_eq(txt_val(&m, "overlay=kad16 limits", "cache_bytes"), (long long)dp.cache_bytes);
 	ck_assert_int_eq(txt_val(&m, "overlay=kad16 limits", "replicas"), dp.replicas);
 	ck_assert_int_eq(txt_val(&m, "overlay=kad16 limits", "max_block"), (long long)dp.max_block);
+	{
+		/* the overlay's own bounds: routing state 40 x 16 buckets of k
+		 * contacts and k replacements plus the near set, the lookup
+		 * shortlist, the references one answer may add; no RPC limit */
+		struct ovl_stats os;
+		ovl_get_stats(dht_ovl(simnet_dht(w->net, 0)), &os);
+		ck_assert_uint_eq(os.routing_max, 40 * 16 * 2 * 8 + 64);
+		ck_assert_int_eq(txt_val(&m, "overlay=kad16 peer_limits", "routing"),
+				 (long long)os.routing_max);
+		ck_assert_int_eq(txt_val(&m, "overlay=kad16 peer_limits", "lookup_candidates"),
+				 os.lookup_candidates_max);
+		ck_assert_int_gt(os.lookup_candidates_max, 0);
+		ck_assert_int_eq(txt_val(&m, "overlay=kad16 peer_limits", "refs_per_answer"),
+				 os.refs_per_answer_max);
+		ck_assert_int_eq(txt_val(&m, "overlay=kad16 peer_limits", "rpc_rate_limit"), 0);
+		ck_assert_int_eq(txt_val(&m, "overlay=kad16 peer_limits", "rpc_rate_sources"), 10000);
+		ck_assert_int_eq(txt_val(&m, "overlay=kad16 limits", "store_peer_rate"), 0);
+		ck_assert_int_eq(txt_val(&m, "overlay=kad16 limits", "store_peer_sources"), 10000);
+	}
 	long long rmax = txt_val(&m, "overlay=kad16 lookups", "rpcs_max");
 	long long rmed = txt_val(&m, "overlay=kad16 lookups", "rpcs_median");
 	ck_assert_int_ge(rmax, rmed);

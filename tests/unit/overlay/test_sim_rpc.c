@@ -389,6 +389,79 @@ START_TEST(rpc_crash_restart)
 }
 END_TEST
 
+/* (e) the per-source request limit: a burst of rate_limit new requests
+ * per source, refilled at rate_limit per second; other sources unaffected;
+ * the table of sources bounded. */
+static void start_call_once(struct net *net, int from, int to, struct call *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->net = net;
+	c->started = sim_now_us(net->s);
+	struct rpc_call rc = {
+		.to = *tr_self(net->n[to].t),
+		.overlay = RPC_OVL_NONE,
+		.service = RPC_SVC_OVERLAY,
+		.type = 5,
+		.payload = c->payload,
+		.len = sizeof(c->payload),
+		.retries = 0,
+	};
+	ck_assert_int_eq(rpc_call(net->n[from].rpc, &rc, call_cb, c, NULL), 0);
+}
+
+START_TEST(rpc_rate_limit_per_source)
+{
+	struct rpc_params rp;
+	rpc_params_default(&rp);
+	rp.rate_limit = 10;
+	rp.rate_limit_sources = 2;
+	struct net *net = net_new(5, 0, NULL, 4, &rp);
+	struct call c[60];
+	/* 30 at once from node 0: the burst of 10 is answered, 20 dropped */
+	for (int i = 0; i < 30; i++)
+		start_call_once(net, 0, 3, &c[i]);
+	/* 5 from node 1 at the same time: all answered */
+	for (int i = 30; i < 35; i++)
+		start_call_once(net, 1, 3, &c[i]);
+	net->target = 35;
+	ck_assert(sim_run_cond(net->s, all_done, net, 60ull * 1000000));
+	ck_assert_uint_eq(net->ok, 15);
+	ck_assert_uint_eq(net->failed, 20);
+	for (int i = 30; i < 35; i++)
+		ck_assert_int_eq(c[i].status, 0);
+	struct rpc_stats st;
+	rpc_get_stats(net->n[3].rpc, &st);
+	ck_assert_uint_eq(st.dropped_rate, 20);
+	ck_assert_uint_eq(st.requests_in, 15);
+	ck_assert_uint_eq(st.rate_sources, 2);
+	/* Half a second later node 0 has 5 tokens again (10 per second). */
+	sim_run_until(net->s, c[0].started + 500000);
+	uint64_t ok0 = net->ok;
+	for (int i = 35; i < 45; i++)
+		start_call_once(net, 0, 3, &c[i]);
+	net->target = net->ok + net->failed + 10;
+	ck_assert(sim_run_cond(net->s, all_done, net, 60ull * 1000000));
+	ck_assert_uint_ge(net->ok - ok0, 4);
+	ck_assert_uint_le(net->ok - ok0, 6);
+	/* A third source evicts the least recently seen: still 2 tracked. */
+	start_call_once(net, 2, 3, &c[45]);
+	net->target = net->ok + net->failed + 1;
+	ck_assert(sim_run_cond(net->s, all_done, net, 60ull * 1000000));
+	ck_assert_int_eq(c[45].status, 0);
+	rpc_get_stats(net->n[3].rpc, &st);
+	ck_assert_uint_eq(st.rate_sources, 2);
+	/* Without a limit nothing is dropped. */
+	struct net *free_net = net_new(5, 0, NULL, 2, NULL);
+	for (int i = 0; i < 30; i++)
+		start_call_once(free_net, 0, 1, &c[i]);
+	free_net->target = 30;
+	ck_assert(sim_run_cond(free_net->s, all_done, free_net, 60ull * 1000000));
+	ck_assert_uint_eq(free_net->ok, 30);
+	net_free(free_net);
+	net_free(net);
+}
+END_TEST
+
 static Suite *sim_rpc_suite(void)
 {
 	Suite *s = suite_create("sim_rpc");
@@ -399,6 +472,7 @@ static Suite *sim_rpc_suite(void)
 	tcase_add_test(tc, rpc_loss);
 	tcase_add_test(tc, rpc_heavy_loss_timeouts_counted);
 	tcase_add_test(tc, rpc_crash_restart);
+	tcase_add_test(tc, rpc_rate_limit_per_source);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -27,7 +27,7 @@ static void usage(FILE *f)
 		"             [--replicas N] [--vnodes N] [--gateway-mode default|compare]\n"
 		"             [--servfail-ttl SECONDS] [--rate-limit QPS] [--rpc-rate-limit N]\n"
 		"             [--store-rate-limit N] [--amp-factor F]\n"
-		"             [--max-store SIZE]\n"
+		"             [--max-store SIZE] [--zone-quota SIZE] [--zone-quota-net SIZE]\n"
 		"             [--metrics ADDR:PORT] [--config FILE] [--log-level LEVEL]\n"
 		"             [--log-file FILE] [--pid-file FILE]\n"
 		"             [--latency-matrix FILE [--latency-host I] [--latency-seed S]]\n"
@@ -55,6 +55,12 @@ static void usage(FILE *f)
 		"                          per overlay instance (DIR/kad16-0, ...); without\n"
 		"                          it blocks live in memory only\n"
 		"  --replicas N            copies of each block, 1..16 (default 6)\n"
+		"  --zone-quota SIZE       bytes one zone may store on this node, its blocks\n"
+		"                          and copies alike (default: no bound)\n"
+		"  --zone-quota-net SIZE   bytes of distinct blocks one zone may keep in the\n"
+		"                          whole DHT: this node stores its share, 2 x SIZE x\n"
+		"                          replicas / its estimate of the ring's size\n"
+		"                          (default: no bound)\n"
 		"  --max-store SIZE        bound on the block bytes each overlay instance\n"
 		"                          stores (suffix K, M, G; at least 64K): past it a\n"
 		"                          put or replica copy is refused 'store full' and\n"
@@ -124,6 +130,8 @@ static const struct option long_opts[] = {
 	{"store-rate-limit", required_argument, NULL, 0},
 	{"amp-factor", required_argument, NULL, 0},
 	{"max-store", required_argument, NULL, 0},
+	{"zone-quota", required_argument, NULL, 0},
+	{"zone-quota-net", required_argument, NULL, 0},
 	{"metrics", required_argument, NULL, 0},
 	{"config", required_argument, NULL, 0},
 	{"log-level", required_argument, NULL, 0},

@@ -173,7 +173,8 @@ int node_config_set(struct node_config *c, const char *name, const char *value, 
 	static const char *const with_value[] = {
 		"listen", "overlay", "join", "dns", "trust-anchor", "data-dir", "replicas",
 		"vnodes", "gateway-mode", "servfail-ttl", "rate-limit", "amp-factor", "metrics", "log-level",
-		"log-file", "pid-file", "max-store"};
+		"log-file", "pid-file", "max-store", "rpc-rate-limit", "store-rate-limit",
+		"zone-quota", "zone-quota-net"};
 	bool needs = false, known = strcmp(name, "test-forge") == 0;
 	for (size_t i = 0; i < sizeof(with_value) / sizeof(with_value[0]); i++)
 		if (strcmp(name, with_value[i]) == 0)
@@ -249,6 +250,13 @@ int node_config_set(struct node_config *c, const char *name, const char *value, 
 				   "--max-store: want a size in bytes (suffix K, M or G) from 64K to "
 				   "1024G, got '%s'",
 				   value);
+	} else if (strcmp(name, "zone-quota") == 0 || strcmp(name, "zone-quota-net") == 0) {
+		bool net = name[10] == '-';
+		if (parse_size(value, net ? &c->zone_quota_net : &c->zone_quota) != 0)
+			return bad(err, errlen,
+				   "--%s: want a size in bytes (suffix K, M or G) from 64K to 1024G, "
+				   "got '%s'",
+				   name, value);
 	} else if (strcmp(name, "vnodes") == 0) {
 		if (parse_uint(value, 1, NODE_MAX_VNODES, &c->vnodes) != 0)
 			return bad(err, errlen, "--vnodes: want a number from 1 to %d, got '%s'",
@@ -962,6 +970,8 @@ static int start_inst(struct node *n, struct inst *x, const struct node_config *
 	dht_params_default(&dp);
 	dp.replicas = c->replicas;
 	dp.store_peer_rate = c->store_rate_limit;
+	dp.zone_quota_bytes = c->zone_quota;
+	dp.zone_quota_net_bytes = c->zone_quota_net;
 	if (c->max_store) {
 		dp.max_store_bytes = c->max_store;
 		/* The map holds the blocks and LMDB's pages around them: the

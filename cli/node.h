@@ -48,6 +48,8 @@ struct node_config {
 	unsigned rate_limit;            /* gateway: UDP queries/s per source (0: none) */
 	unsigned rpc_rate_limit;        /* node: new requests/s per source IP (0: none) */
 	unsigned store_rate_limit;      /* node: copies/s accepted per peer (0: none) */
+	uint64_t zone_quota;            /* bytes one zone may store on this node (0: none) */
+	uint64_t zone_quota_net;        /* bytes of distinct blocks per zone in the DHT (0: none) */
 	unsigned amp_factor;            /* gateway: UDP answer / query size bound (0: none) */
 	uint64_t max_store;             /* block bytes stored per overlay instance (0: no
 					   bound but the LMDB map, 1 GiB) */

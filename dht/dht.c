@@ -105,6 +105,22 @@ void dht_params_default(struct dht_params *p)
 	p->store_peer_sources = 10000;
 }
 
+uint64_t dht_zone_quota_here(struct dht *d)
+{
+	uint64_t q = d->p.zone_quota_bytes;
+	if (d->p.zone_quota_net_bytes) {
+		uint64_t n = ovl_size_estimate(d->o);
+		double share = (double)DHT_NET_QUOTA_SLACK * (double)d->p.zone_quota_net_bytes *
+			       d->p.replicas / (double)(n ? n : 1);
+		uint64_t s = share > 1.8e19 ? UINT64_MAX : (uint64_t)share;
+		if (s == 0)
+			s = 1; /* 0 would mean no quota */
+		if (q == 0 || s < q)
+			q = s;
+	}
+	return q;
+}
+
 const char *dht_source_name(enum dht_source s)
 {
 	switch (s) {
@@ -412,10 +428,10 @@ static void acc_validated(struct dht *d, void *ctx, int status, const void *data
 		return;
 	}
 	bool same;
-	/* Quotas are per node and bind replicas as much as owners: a zone's
-	 * share of this node's store is bounded whoever sent the block. */
+	/* Quotas bind replicas as much as owners: a zone's share of this
+	 * node's store is bounded whoever sent the block. */
 	int err = dht_store_check(d->store, a->key, meta, a->blk, a->len, true,
-				  d->p.zone_quota_bytes, d->p.zone_quota_blocks, d->p.max_store_bytes,
+				  dht_zone_quota_here(d), d->p.zone_quota_blocks, d->p.max_store_bytes,
 				  &same, a->reason, sizeof(a->reason));
 	if (err) {
 		count_refusal(d, err);

@@ -78,13 +78,21 @@ typedef void (*dht_validate_cb)(void *arg, struct dht *d, const uint8_t key[DHT_
 struct dht_params {
 	unsigned replicas;          /* r (default 6, <= OVL_MAX_REPLICAS) */
 	size_t cache_bytes;         /* bound on cached block bytes (default 8 MiB; 0: no cache) */
-	/* Quotas are per node: each node bounds what one zone (the hook's
+	/* Per-node quotas: each node bounds what one zone (the hook's
 	 * meta.zone) may store on it, counting primary and replica copies
 	 * alike; the owner refuses a put (DDNS_EQUOTA) and a replica refuses a
 	 * copy the same way, so a zone over quota on some replicas ends up
 	 * with fewer than r copies rather than crowding those nodes. */
 	uint64_t zone_quota_bytes;  /* per zone, stored on one node (0: unlimited) */
 	uint64_t zone_quota_blocks; /* per zone, stored on one node (0: unlimited) */
+	/* Per zone, across the network: the bytes of distinct blocks a zone
+	 * may keep in the whole DHT (0: unlimited). Each node enforces its
+	 * share, DHT_NET_QUOTA_SLACK x zone_quota_net_bytes x replicas / N,
+	 * N its overlay's size estimate, with the per-node
+	 * quota above when both are set; so the copies of a zone's blocks add
+	 * up to at most about SLACK x replicas x this, however many puts it
+	 * spreads over however many owners. */
+	uint64_t zone_quota_net_bytes;
 	size_t max_block;           /* largest block accepted (default DHT_MAX_BLOCK) */
 	uint64_t max_store_bytes;   /* bound on the block bytes this node stores, primary and
 				       replica (0: none but the LMDB map); a copy past it is
@@ -108,6 +116,14 @@ struct dht_params {
 };
 
 void dht_params_default(struct dht_params *p);
+
+/* Headroom of a node's share of zone_quota_net_bytes over its expected
+ * share: consistent hashing gives some nodes more than the mean. */
+#define DHT_NET_QUOTA_SLACK 2
+
+/* The per-zone byte quota this node enforces now (0: none): the smaller of
+ * zone_quota_bytes and its share of zone_quota_net_bytes. */
+uint64_t dht_zone_quota_here(struct dht *d);
 
 /* New DHT instance on overlay o (borrowed: o must outlive it). It registers
  * its RPC handler for (o's wire id, RPC_SVC_DHT, o's vnode), installs o's

@@ -163,12 +163,14 @@ size_t gw_ch_strings(struct gw *g, const struct dns_name *qname,
 		rpc_get_params(ovl_rpc(ov), &rp);
 		snprintf(txt[n++], 256,
 			 "overlay=%s limits cache_bytes=%zu store_bytes=%llu zone_quota_bytes=%llu "
-			 "zone_quota_blocks=%llu max_block=%zu replicas=%u store_peer_rate=%g "
-			 "store_peer_sources=%zu",
+			 "zone_quota_blocks=%llu zone_quota_net_bytes=%llu zone_quota_here=%llu "
+			 "max_block=%zu replicas=%u store_peer_rate=%g store_peer_sources=%zu",
 			 o->name, dp.cache_bytes, (unsigned long long)dp.max_store_bytes,
 			 (unsigned long long)dp.zone_quota_bytes,
-			 (unsigned long long)dp.zone_quota_blocks, dp.max_block, dp.replicas,
-			 dp.store_peer_rate, dp.store_peer_sources);
+			 (unsigned long long)dp.zone_quota_blocks,
+			 (unsigned long long)dp.zone_quota_net_bytes,
+			 (unsigned long long)dht_zone_quota_here(g->ovl[i].dht), dp.max_block,
+			 dp.replicas, dp.store_peer_rate, dp.store_peer_sources);
 		snprintf(txt[n++], 256,
 			 "overlay=%s peer_limits routing=%llu lookup_candidates=%u refs_per_answer=%u "
 			 "rpc_rate_limit=%g rpc_rate_sources=%zu",

@@ -1460,6 +1460,17 @@ static void chord_limits(struct ovl *o, struct ovl_stats *out)
 	out->refs_per_answer_max = CHORD_MAX_SUCC;
 }
 
+/* n successors span about n / N of the ring. */
+static uint64_t chord_size_estimate(struct ovl *o)
+{
+	const struct chord *c = o->impl;
+	if (c->nsucc == 0)
+		return 1;
+	uint8_t d[DDNS_ID_LEN];
+	ovl_id_sub(c->succ[c->nsucc - 1].id, o->self.id, d);
+	return ovl_density_estimate((unsigned)c->nsucc, d);
+}
+
 static size_t chord_routing_nodes(struct ovl *o, struct ovl_node *out, size_t max)
 {
 	struct chord *c = o->impl;
@@ -1486,4 +1497,5 @@ const struct ovl_ops chord_ops = {
 	.replica_set = chord_replica_set,
 	.routing_nodes = chord_routing_nodes,
 	.limits = chord_limits,
+	.size_estimate = chord_size_estimate,
 };

@@ -1614,6 +1614,18 @@ static void kad_limits(struct ovl *o, struct ovl_stats *out)
 	out->refs_per_answer_max = KAD_MAX_REFS;
 }
 
+/* The near set holds the contacts closest to self: the farthest of m of
+ * them lies at about m / N of the ring (itself counted, m + 1 nodes). */
+static uint64_t kad_size_estimate(struct ovl *o)
+{
+	const struct kad *k = o->impl;
+	if (k->nnearc == 0)
+		return 1;
+	uint8_t d[DDNS_ID_LEN];
+	ovl_id_xor(k->nearc[k->nnearc - 1].n.id, o->self.id, d);
+	return ovl_density_estimate(k->nnearc, d);
+}
+
 static size_t kad_routing_nodes(struct ovl *o, struct ovl_node *out, size_t max)
 {
 	struct kad *k = o->impl;
@@ -1646,4 +1658,5 @@ const struct ovl_ops kad16_ops = {
 	.replica_set = kad_replica_set,
 	.routing_nodes = kad_routing_nodes,
 	.limits = kad_limits,
+	.size_estimate = kad_size_estimate,
 };

@@ -127,6 +127,22 @@ size_t ovl_routing_nodes(struct ovl *o, struct ovl_node *out, size_t max)
 	return o->ops->routing_nodes(o, out, max);
 }
 
+uint64_t ovl_size_estimate(struct ovl *o) { return o->ops->size_estimate(o); }
+
+uint64_t ovl_density_estimate(unsigned m, const uint8_t dist[DDNS_ID_LEN])
+{
+	uint64_t top = 0;
+	for (int i = 0; i < 8; i++)
+		top = top << 8 | dist[i];
+	if (m == 0)
+		return 1;
+	if (top == 0) /* closer than 2^96: more nodes than we can count */
+		return UINT64_MAX;
+	/* m * 2^64 / top, in floating point: only the order matters */
+	double n = (double)m * 18446744073709551616.0 / (double)top;
+	return n < 1 ? 1 : n >= 1.8e19 ? UINT64_MAX : (uint64_t)n;
+}
+
 void ovl_get_stats(struct ovl *o, struct ovl_stats *out)
 {
 	*out = o->stats;

@@ -164,6 +164,14 @@ size_t ovl_replica_set(struct ovl *o, const uint8_t key[DDNS_ID_LEN], struct ovl
  * buckets), without duplicates. For tests and diagnostics. */
 size_t ovl_routing_nodes(struct ovl *o, struct ovl_node *out, size_t max);
 
+/* Local estimate of the number of nodes in the overlay, from the density
+ * of the identifiers nearest this node (>= 1). */
+uint64_t ovl_size_estimate(struct ovl *o);
+
+/* Estimate from m identifiers at distance at most dist (big-endian, the
+ * top 64 bits of a 160-bit distance) from a point: m * 2^160 / dist. */
+uint64_t ovl_density_estimate(unsigned m, const uint8_t dist[DDNS_ID_LEN]);
+
 struct ovl_stats {
 	uint64_t lookups, lookups_ok, lookups_failed;
 	uint64_t lookup_rpcs, lookup_hops;       /* sums over completed lookups */

@@ -44,6 +44,8 @@ struct ovl_ops {
 	size_t (*routing_nodes)(struct ovl *o, struct ovl_node *out, size_t max);
 	/* The bounds of what peers can make it hold (struct ovl_stats). */
 	void (*limits)(struct ovl *o, struct ovl_stats *out);
+	/* ovl_size_estimate */
+	uint64_t (*size_estimate)(struct ovl *o);
 };
 
 /* Build a node reference from an address and vnode (computes the id). */

@@ -351,6 +351,60 @@ START_TEST(store_rate_per_peer)
 }
 END_TEST
 
+/*
+ * zone_quota_net_bytes: a zone's blocks across the whole DHT. Every node
+ * keeps its share (DHT_NET_QUOTA_SLACK x quota x replicas / its size
+ * estimate), so a zone that spreads puts over every owner still ends up
+ * with about the quota network-wide, not N per-node quotas; a modest zone
+ * is not held back.
+ */
+START_TEST(zone_quota_across_the_network)
+{
+	struct dht_params dp;
+	dht_params_default(&dp);
+	dp.replicas = 3;
+	dp.cache_path_max = 0;
+	uint8_t blk[BLK_MAX], key[DHT_KEY_LEN];
+	uint64_t far = 3600ULL * 1000000;
+	size_t len = toy_block(blk, "greedy.", 0, 1, far, 100, false);
+	dp.zone_quota_net_bytes = 40 * (uint64_t)len; /* 40 blocks' worth */
+	struct dnet *x = dnet_new(ops_of(_i), 32, 18, &dp);
+	ck_assert_ptr_nonnull(x);
+	/* every node's estimate of the ring size is within a factor 3 */
+	for (size_t i = 0; i < x->cap; i++) {
+		uint64_t n = ovl_size_estimate(simnet_ovl(x->net, i));
+		ck_assert_msg(n >= 32 / 3 && n <= 32 * 3, "node %zu estimates %llu nodes", i,
+			      (unsigned long long)n);
+	}
+	unsigned ok = 0, refused = 0;
+	for (uint32_t name = 0; name < 400; name++) {
+		toy_key("greedy.", name, key);
+		len = toy_block(blk, "greedy.", name, 1, far, 100, false);
+		struct dht_put_result pr = dnet_put1(x, name % 32, key, blk, len, NULL, 0);
+		if (pr.status == 0)
+			ok++;
+		else
+			refused++;
+	}
+	/* per-node quotas alone would have let all 400 in; the network-wide
+	 * one keeps the zone near its 40 blocks (slack 2, estimate error) */
+	printf("%s: zone quota of 40 blocks network-wide: %u puts accepted, %u refused\n",
+	       _i == 0 ? "chord" : "kad16", ok, refused);
+	ck_assert_uint_ge(ok, 40);
+	ck_assert_uint_le(ok, 40 * DHT_NET_QUOTA_SLACK * 3);
+	ck_assert_uint_gt(refused, 0);
+	/* a zone well under the quota: every put in, with all its copies */
+	for (uint32_t name = 0; name < 10; name++) {
+		toy_key("modest.", name, key);
+		len = toy_block(blk, "modest.", name, 1, far, 100, false);
+		struct dht_put_result pr = dnet_put1(x, name % 32, key, blk, len, NULL, 0);
+		ck_assert_int_eq(pr.status, 0);
+		ck_assert_uint_eq(dnet_copies(x, key, NULL), 3);
+	}
+	dnet_free(x);
+}
+END_TEST
+
 START_TEST(path_caching)
 {
 	struct dnet *x = dnet_new(ops_of(_i), 64, 15, NULL);
@@ -416,6 +470,7 @@ static Suite *suite(void)
 	tcase_add_loop_test(tc, zone_quota, 0, 2);
 	tcase_add_loop_test(tc, store_full, 0, 2);
 	tcase_add_loop_test(tc, store_rate_per_peer, 0, 2);
+	tcase_add_loop_test(tc, zone_quota_across_the_network, 0, 2);
 	tcase_add_loop_test(tc, path_caching, 0, 2);
 	tcase_add_loop_test(tc, free_cancels_pending, 0, 2);
 	suite_add_tcase(s, tc);

@@ -37,6 +37,31 @@ START_TEST(joins_accumulate_up_to_the_bound_and_refuse_repeats)
 }
 END_TEST
 
+START_TEST(abuse_limits_and_quotas_parse_and_refuse_bad_values)
+{
+	struct node_config c;
+	char err[256] = "";
+	node_config_init(&c);
+	ck_assert_int_eq(set(&c, "rpc-rate-limit", "2000", err), 0);
+	ck_assert_int_eq(set(&c, "store-rate-limit", "200", err), 0);
+	ck_assert_int_eq(set(&c, "zone-quota", "64M", err), 0);
+	ck_assert_int_eq(set(&c, "zone-quota-net", "1G", err), 0);
+	ck_assert_uint_eq(c.rpc_rate_limit, 2000);
+	ck_assert_uint_eq(c.store_rate_limit, 200);
+	ck_assert_uint_eq(c.zone_quota, 64ULL << 20);
+	ck_assert_uint_eq(c.zone_quota_net, 1ULL << 30);
+	ck_assert_int_ne(set(&c, "rpc-rate-limit", "-1", err), 0);
+	ck_assert_ptr_nonnull(strstr(err, "--rpc-rate-limit"));
+	ck_assert_int_ne(set(&c, "store-rate-limit", "lots", err), 0);
+	ck_assert_ptr_nonnull(strstr(err, "--store-rate-limit"));
+	ck_assert_int_ne(set(&c, "zone-quota-net", "12Q", err), 0);
+	ck_assert_ptr_nonnull(strstr(err, "--zone-quota-net"));
+	ck_assert_int_ne(set(&c, "zone-quota", "", err), 0);
+	ck_assert_ptr_nonnull(strstr(err, "--zone-quota"));
+	node_config_free(&c);
+}
+END_TEST
+
 START_TEST(command_line_replaces_the_files_lists)
 {
 	char dir[] = "/tmp/ddns-nodecfg.XXXXXX";
@@ -103,6 +128,7 @@ static Suite *cfg_suite(void)
 	TCase *tc = tcase_create("lists");
 	tcase_add_test(tc, joins_accumulate_up_to_the_bound_and_refuse_repeats);
 	tcase_add_test(tc, command_line_replaces_the_files_lists);
+	tcase_add_test(tc, abuse_limits_and_quotas_parse_and_refuse_bad_values);
 	tcase_add_test(tc, max_store_sizes);
 	suite_add_tcase(s, tc);
 	return s;

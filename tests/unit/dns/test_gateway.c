@@ -455,6 +455,8 @@ START_TEST(stats_chaos)
 		ck_assert_int_eq(txt_val(&m, "overlay=kad16 peer_limits", "rpc_rate_limit"), 0);
 		ck_assert_int_eq(txt_val(&m, "overlay=kad16 peer_limits", "rpc_rate_sources"), 10000);
 		ck_assert_int_eq(txt_val(&m, "overlay=kad16 limits", "store_peer_rate"), 0);
+		ck_assert_int_eq(txt_val(&m, "overlay=kad16 limits", "zone_quota_net_bytes"), 0);
+		ck_assert_int_eq(txt_val(&m, "overlay=kad16 limits", "zone_quota_here"), 0);
 		ck_assert_int_eq(txt_val(&m, "overlay=kad16 limits", "store_peer_sources"), 10000);
 	}
 	long long rmax = txt_val(&m, "overlay=kad16 lookups", "rpcs_max");

@@ -2,7 +2,7 @@
  * make_seeds.c - writes the seed corpora of fuzz_block and fuzz_dht
  * (tests/fuzz/corpus/block, tests/fuzz/corpus/dht): the blocks of a small
  * signed zone (A, AAAA, MX, TXT, CNAME, SRV, NS, SOA, DNSKEY, NSEC, with
- * their chain) and one DHT message of every type around them; and the
+ * their chain, and its denial blocks) and one DHT message of every type around them; and the
  * corpus of fuzz_node (tests/fuzz/corpus/node): datagrams a small simulated
  * network of each overlay sends while those blocks are put and got, each
  * behind the selector byte of fuzz_node. Run once by hand when the formats
@@ -227,7 +227,8 @@ int main(int argc, char **argv)
 	if (dns_rrlist_add_parts(&z, &apex, DNS_T_DNSKEY, DNS_C_IN, 3600, krd, klen) != 0 ||
 	    dnssec_nsec_chain(&z, &apex, 300) != 0 ||
 	    dnssec_zone_sign(&z, &apex, &k, 1, 1700000000u, 1900000000u, &nsigs) != 0 ||
-	    dns_block_build_zone(&z, NULL, true, &bl) != 0)
+	    dns_block_build_zone(&z, NULL, true, &bl) != 0 ||
+	    dns_block_build_denial(&z, NULL, true, &bl) != 0) /* version 2 blocks too */
 		return 1;
 	struct ddns_wbuf w;
 	ddns_wbuf_init(&w, 0);

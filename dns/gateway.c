@@ -949,6 +949,7 @@ static bool q_aggressive(struct gw_query *q)
 			if (!c || match || nsec_delegates(c, &q->cur))
 				return false; /* the name exists, or is not this zone's */
 			struct gw_rrset *b = rs_ref(blk->rs);
+			rs_unref(q->soa);
 			q->soa = rs_ref(soa->rs);
 			dns_name_copy(&q->soa_at, &z);
 			q->neg_rcode = DNS_R_NXDOMAIN;

@@ -131,6 +131,8 @@ struct gw_query {
 	size_t nproof;
 	bool proven;                    /* proof[] shows cur does not exist */
 	bool ent;                       /* ... or is an empty non-terminal */
+	bool prechecked;                /* the denial block was asked before the type */
+	bool precheck;                  /* ST_DENIAL runs ahead of ST_TYPE */
 	struct dns_name wild;           /* ST_WILD: "*.<closest encloser>" */
 	bool touched_dht;
 	unsigned rpcs[GW_MAX_OVERLAYS], hops[GW_MAX_OVERLAYS];
@@ -820,6 +822,15 @@ static bool nsec_delegates(const struct dns_rr *nsec, const struct dns_name *nam
 	return dns_typebitmap_has(bm, bl, DNS_T_NS) && !dns_typebitmap_has(bm, bl, DNS_T_SOA);
 }
 
+/* Does the denial block blk show that name does not exist in its zone (an
+ * NSEC covers it, and no delegation it shows lies above it)? */
+static bool denial_says_missing(const struct gw_rrset *blk, const struct dns_name *name)
+{
+	bool match;
+	const struct dns_rr *c = dns_nsec_find(blk->rrs.rr, blk->rrs.n, name, &match);
+	return c && !match && !nsec_delegates(c, name);
+}
+
 /*
  * The zone's denial block blk for the missing name cur (q->soa and
  * q->soa_at are its zone's): prove cur does not exist (RFC 4035 §5.4: the
@@ -919,11 +930,12 @@ static bool q_wild_result(struct gw_query *q, int status, struct gw_rrset *rs)
 }
 
 /*
- * RFC 8198 before any lookup for cur: when the cache holds the SOA of a
- * zone above cur and that zone's denial block for cur's class, the block
- * answers (a proven NXDOMAIN, or the wildcard step) with no get. Returns
- * true when q was answered, false to go on with q->stage (unchanged, or
- * ST_WILD).
+ * Before any lookup for cur, when the cache holds the SOA of a zone above
+ * it (at most GW_SOA_STEPS names up): that zone's denial block for cur's
+ * class, cached, answers a missing name with no get at all (RFC 8198); not
+ * cached, it is fetched first (ST_DENIAL with precheck), so a missing name
+ * of a known zone costs one get. Returns true when q was answered, false to
+ * go on with q->stage (ST_TYPE unchanged, ST_DENIAL or ST_WILD).
  */
 static bool q_aggressive(struct gw_query *q)
 {
@@ -941,20 +953,21 @@ static bool q_aggressive(struct gw_query *q)
 			if (!cls || dns_denial_locator(&z, cls, &loc) != 0)
 				return false;
 			dns_block_key(&loc, DNS_DENIAL_TYPE, k);
-			if (!(blk = cache_find(g, &g->pos, &g->npos, k)))
-				return false;
-			bool match;
-			const struct dns_rr *c =
-				dns_nsec_find(blk->rs->rrs.rr, blk->rs->rrs.n, &q->cur, &match);
-			if (!c || match || nsec_delegates(c, &q->cur))
+			blk = cache_find(g, &g->pos, &g->npos, k);
+			if (blk ? !denial_says_missing(blk->rs, &q->cur) : q->prechecked)
 				return false; /* the name exists, or is not this zone's */
-			struct gw_rrset *b = rs_ref(blk->rs);
 			rs_unref(q->soa);
 			q->soa = rs_ref(soa->rs);
 			dns_name_copy(&q->soa_at, &z);
 			q->neg_rcode = DNS_R_NXDOMAIN;
+			if (!blk) { /* fetch the block first */
+				q->prechecked = q->precheck = true;
+				q->stage = ST_DENIAL;
+				return false;
+			}
 			g->st.denial_from_cache++;
 			g->st.neg_with_soa++;
+			struct gw_rrset *b = rs_ref(blk->rs);
 			bool done = q_use_denial(q, b);
 			rs_unref(b);
 			return done;
@@ -975,6 +988,18 @@ static bool q_result(struct gw_query *q, int status, struct gw_rrset *rs)
 	struct gw *g = q->g;
 	if (q->stage == ST_SOA)
 		return q_soa_result(q, status, rs);
+	if (q->stage == ST_DENIAL && q->precheck) {
+		q->precheck = false;
+		if (status == 0 && denial_says_missing(rs, &q->cur)) {
+			q->g->st.neg_with_soa++;
+			return q_use_denial(q, rs);
+		}
+		/* the name exists (or the block is not there): look it up */
+		rs_unref(q->soa);
+		q->soa = NULL;
+		q->stage = ST_TYPE;
+		return false;
+	}
 	if (q->stage == ST_DENIAL) {
 		if (status == 0)
 			return q_use_denial(q, rs);
@@ -1295,7 +1320,7 @@ static void q_run(struct gw_query *q)
 		if (q->stage == ST_TYPE) {
 			if (q_aggressive(q))
 				return;
-			if (q->stage == ST_WILD)
+			if (q->stage != ST_TYPE)
 				continue;
 		}
 		g->st.cache_misses++;

@@ -777,11 +777,8 @@ static int collect_nsec(const struct dns_rrlist *z, const struct dns_name *apex,
 	if (!ns->first)
 		return -ENOMEM;
 	for (size_t i = 0; i < ns->n; i++) {
-		const struct dns_name *o = dns_block_set_owner(&ns->v[i]);
-		char c = dns_denial_class(apex, o);
-		ns->first[i] = c ? (uint8_t)o->data[label_below(apex, o) + 1] : 0;
-		if (ns->first[i] >= 'A' && ns->first[i] <= 'Z')
-			ns->first[i] = (uint8_t)(ns->first[i] - 'A' + 'a');
+		int f = first_octet(apex, dns_block_set_owner(&ns->v[i]));
+		ns->first[i] = f < 0 ? 0 : (uint8_t)f;
 	}
 	return 0;
 }

@@ -139,7 +139,8 @@ static void call_cb(void *arg, int status, const struct rpc_msg *reply)
 	}
 }
 
-static void start_call(struct net *net, int from, int to, struct call *c)
+/* A call with `retries` retransmissions (-1: the RPC layer's default). */
+static void start_call_r(struct net *net, int from, int to, struct call *c, int retries)
 {
 	memset(c, 0, sizeof(*c));
 	c->net = net;
@@ -153,10 +154,15 @@ static void start_call(struct net *net, int from, int to, struct call *c)
 		.type = 5,
 		.payload = c->payload,
 		.len = sizeof(c->payload),
-		.retries = -1,
+		.retries = retries,
 	};
 	ck_assert_int_eq(rpc_call(net->n[from].rpc, &rc, call_cb, c, NULL), 0);
 	ck_assert(!c->done); /* never inside rpc_call */
+}
+
+static void start_call(struct net *net, int from, int to, struct call *c)
+{
+	start_call_r(net, from, to, c, -1);
 }
 
 static bool all_done(void *arg)
@@ -392,23 +398,6 @@ END_TEST
 /* (e) the per-source request limit: a burst of rate_limit new requests
  * per source, refilled at rate_limit per second; other sources unaffected;
  * the table of sources bounded. */
-static void start_call_once(struct net *net, int from, int to, struct call *c)
-{
-	memset(c, 0, sizeof(*c));
-	c->net = net;
-	c->started = sim_now_us(net->s);
-	struct rpc_call rc = {
-		.to = *tr_self(net->n[to].t),
-		.overlay = RPC_OVL_NONE,
-		.service = RPC_SVC_OVERLAY,
-		.type = 5,
-		.payload = c->payload,
-		.len = sizeof(c->payload),
-		.retries = 0,
-	};
-	ck_assert_int_eq(rpc_call(net->n[from].rpc, &rc, call_cb, c, NULL), 0);
-}
-
 START_TEST(rpc_rate_limit_per_source)
 {
 	struct rpc_params rp;
@@ -419,10 +408,10 @@ START_TEST(rpc_rate_limit_per_source)
 	struct call c[60];
 	/* 30 at once from node 0: the burst of 10 is answered, 20 dropped */
 	for (int i = 0; i < 30; i++)
-		start_call_once(net, 0, 3, &c[i]);
+		start_call_r(net, 0, 3, &c[i], 0);
 	/* 5 from node 1 at the same time: all answered */
 	for (int i = 30; i < 35; i++)
-		start_call_once(net, 1, 3, &c[i]);
+		start_call_r(net, 1, 3, &c[i], 0);
 	net->target = 35;
 	ck_assert(sim_run_cond(net->s, all_done, net, 60ull * 1000000));
 	ck_assert_uint_eq(net->ok, 15);
@@ -438,13 +427,13 @@ START_TEST(rpc_rate_limit_per_source)
 	sim_run_until(net->s, c[0].started + 500000);
 	uint64_t ok0 = net->ok;
 	for (int i = 35; i < 45; i++)
-		start_call_once(net, 0, 3, &c[i]);
+		start_call_r(net, 0, 3, &c[i], 0);
 	net->target = net->ok + net->failed + 10;
 	ck_assert(sim_run_cond(net->s, all_done, net, 60ull * 1000000));
 	ck_assert_uint_ge(net->ok - ok0, 4);
 	ck_assert_uint_le(net->ok - ok0, 6);
 	/* A third source evicts the least recently seen: still 2 tracked. */
-	start_call_once(net, 2, 3, &c[45]);
+	start_call_r(net, 2, 3, &c[45], 0);
 	net->target = net->ok + net->failed + 1;
 	ck_assert(sim_run_cond(net->s, all_done, net, 60ull * 1000000));
 	ck_assert_int_eq(c[45].status, 0);
@@ -453,7 +442,7 @@ START_TEST(rpc_rate_limit_per_source)
 	/* Without a limit nothing is dropped. */
 	struct net *free_net = net_new(5, 0, NULL, 2, NULL);
 	for (int i = 0; i < 30; i++)
-		start_call_once(free_net, 0, 1, &c[i]);
+		start_call_r(free_net, 0, 1, &c[i], 0);
 	free_net->target = 30;
 	ck_assert(sim_run_cond(free_net->s, all_done, free_net, 60ull * 1000000));
 	ck_assert_uint_eq(free_net->ok, 30);

@@ -33,6 +33,7 @@
 #include "dht/policy.h"
 #include "dht/store.h"
 #include "overlay/id.h"
+#include "overlay/rpc.h"
 
 #define MAX_SUSPECTS 64
 #define PLACEMENT_MAX_PER_ROUND 512
@@ -189,9 +190,30 @@ static void rpc_done(void *arg, int status, const struct rpc_msg *reply)
 	wait_fire(arg, status, reply);
 }
 
+/*
+ * A PUT is answered once the responsible node has validated the block and
+ * its replicas have answered their STOREs, each of which may take a whole
+ * RPC window; with the same window the PUT would give up while its
+ * replicas are still being written. Two more retransmissions (with the
+ * default backoff of 2, four times the window) outlast a STORE and the
+ * validations around it; the responsible node's dedup table keeps a PUT
+ * it is still working on, so a retransmission never starts it again.
+ */
+#define PUT_EXTRA_RETRIES 2
+
+static void w_rpc_r(struct dht *d, const struct ovl_node *to, uint8_t type,
+		    const struct ddns_wbuf *pl, unsigned extra_retries, wait_fn fn, void *ctx);
+
 /* Send a request; fn gets (status, const struct rpc_msg *reply). */
 static void w_rpc(struct dht *d, const struct ovl_node *to, uint8_t type, const struct ddns_wbuf *pl,
 		  wait_fn fn, void *ctx)
+{
+	w_rpc_r(d, to, type, pl, 0, fn, ctx);
+}
+
+/* w_rpc with extra_retries more retransmissions than the configured ones. */
+static void w_rpc_r(struct dht *d, const struct ovl_node *to, uint8_t type,
+		    const struct ddns_wbuf *pl, unsigned extra_retries, wait_fn fn, void *ctx)
 {
 	if (d->closing || pl->err) {
 		fn(d, ctx, d->closing ? DDNS_ECANCELLED : -ENOMEM, NULL);
@@ -214,6 +236,12 @@ static void w_rpc(struct dht *d, const struct ovl_node *to, uint8_t type, const 
 		.timeout_us = d->p.rpc_timeout_us,
 		.retries = d->p.rpc_retries,
 	};
+	if (extra_retries) {
+		struct rpc_params rp;
+		rpc_get_params(d->rpc, &rp);
+		c.retries = (d->p.rpc_retries < 0 ? (int)rp.retries : d->p.rpc_retries) +
+			    (int)extra_retries;
+	}
 	int err = rpc_call(d->rpc, &c, rpc_done, w, &w->handle);
 	if (err) {
 		wait_unlink(d, w);
@@ -717,7 +745,7 @@ static void put_lookup_done(struct dht *d, void *ctx, int status, const void *da
 	dht_msg_put(&w, p->key, p->blk, p->len);
 	p->res.rpcs++;
 	p->res.hops++;
-	w_rpc(d, &res->owner, DHT_MSG_PUT, &w, put_reply, p);
+	w_rpc_r(d, &res->owner, DHT_MSG_PUT, &w, PUT_EXTRA_RETRIES, put_reply, p);
 	ddns_wbuf_free(&w);
 }
 
@@ -1409,6 +1437,19 @@ void dht_stored_each(struct dht *d, dht_stored_cb fn, void *arg)
 }
 
 void dht_get_params(const struct dht *d, struct dht_params *out) { *out = d->p; }
+
+void dht_get_peer_limits(struct dht *d, struct dht_peer_limits *out)
+{
+	struct ovl_stats os;
+	struct rpc_params rp;
+	ovl_get_stats(d->o, &os);
+	rpc_get_params(ovl_rpc(d->o), &rp);
+	out->routing_max = os.routing_max;
+	out->lookup_candidates_max = os.lookup_candidates_max;
+	out->refs_per_answer_max = os.refs_per_answer_max;
+	out->rpc_rate_limit = rp.rate_limit;
+	out->rpc_rate_sources = rp.rate_limit_sources;
+}
 
 void dht_get_stats(struct dht *d, struct dht_stats *out)
 {

@@ -227,5 +227,16 @@ void dht_get_stats(struct dht *d, struct dht_stats *out);
 /* The parameters this instance runs with (its bounds, for reports such as
  * the gateway's stats.ddns); data_dir is borrowed from d. */
 void dht_get_params(const struct dht *d, struct dht_params *out);
+/* The bounds the overlay and RPC layers under this DHT put on what a peer
+ * can make the node hold or do, for the same reports: the layers above
+ * read them here rather than reaching past the DHT. */
+struct dht_peer_limits {
+	uint64_t routing_max;            /* routing-table entries at most */
+	unsigned lookup_candidates_max;  /* candidates one lookup keeps */
+	unsigned refs_per_answer_max;    /* node references taken per answer */
+	double rpc_rate_limit;           /* requests/s per source (0: off) */
+	size_t rpc_rate_sources;         /* sources the RPC limiter tracks */
+};
+void dht_get_peer_limits(struct dht *d, struct dht_peer_limits *out);
 
 #endif

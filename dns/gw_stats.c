@@ -14,8 +14,6 @@
 #include <string.h>
 
 #include "dns/gw_internal.h"
-#include "overlay/overlay.h"
-#include "overlay/rpc.h"
 #include "dns/name.h"
 
 void gw_hist_add(struct gw_hist *h, unsigned v)
@@ -155,12 +153,9 @@ size_t gw_ch_strings(struct gw *g, const struct dns_name *qname,
 	for (size_t i = 0; i < st.noverlays; i++) {
 		const struct gw_overlay_stats *o = &st.ovl[i];
 		struct dht_params dp;
-		struct ovl_stats os;
-		struct rpc_params rp;
-		struct ovl *ov = dht_ovl(g->ovl[i].dht);
+		struct dht_peer_limits pl;
 		dht_get_params(g->ovl[i].dht, &dp);
-		ovl_get_stats(ov, &os);
-		rpc_get_params(ovl_rpc(ov), &rp);
+		dht_get_peer_limits(g->ovl[i].dht, &pl);
 		snprintf(txt[n++], 256,
 			 "overlay=%s limits cache_bytes=%zu store_bytes=%llu zone_quota_bytes=%llu "
 			 "zone_quota_blocks=%llu zone_quota_net_bytes=%llu zone_quota_here=%llu "
@@ -174,8 +169,8 @@ size_t gw_ch_strings(struct gw *g, const struct dns_name *qname,
 		snprintf(txt[n++], 256,
 			 "overlay=%s peer_limits routing=%llu lookup_candidates=%u refs_per_answer=%u "
 			 "rpc_rate_limit=%g rpc_rate_sources=%zu",
-			 o->name, (unsigned long long)os.routing_max, os.lookup_candidates_max,
-			 os.refs_per_answer_max, rp.rate_limit, rp.rate_limit_sources);
+			 o->name, (unsigned long long)pl.routing_max, pl.lookup_candidates_max,
+			 pl.refs_per_answer_max, pl.rpc_rate_limit, pl.rpc_rate_sources);
 		snprintf(txt[n++], 256,
 			 "overlay=%s lookups=%llu found=%llu notfound=%llu failed=%llu first=%llu "
 			 "rpcs_median=%u rpcs_p90=%u rpcs_max=%u rpcs_mean=%.2f "

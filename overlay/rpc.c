@@ -116,6 +116,7 @@ struct rpc_done {
 	struct rpc_peer_key key;
 	uint64_t at_us;
 	bool answered;
+	bool kept;      /* the reply below can be sent again */
 	uint8_t type;
 	struct rpc_reply_to rt;
 	uint8_t *reply; /* NULL when not answered or not kept */
@@ -454,9 +455,14 @@ static int rpc_send_msg(struct rpc *r, const struct tr_addr *to, uint8_t flags,
 
 /* ---- duplicate-request cache ---- */
 
+/* An answered request is remembered for as long as its sender may keep
+ * retransmitting; one still being worked on (a PUT waits for its
+ * replicas, and its caller waits longer than for a plain request) for the
+ * longest window any caller can have, so that a retransmission never
+ * starts the work a second time. */
 static bool done_expired(const struct rpc *r, const struct rpc_done *d, uint64_t now)
 {
-	return now - d->at_us > r->window_us;
+	return now - d->at_us > (d->answered ? r->window_us : RPC_WINDOW_CAP_US);
 }
 
 /* Drop expired entries from the head, and the oldest ones while over the
@@ -505,16 +511,18 @@ static void done_answered(struct rpc *r, const struct rpc_reply_to *rt, uint8_t 
 	if (!d || d->answered)
 		return;
 	d->answered = true;
-	if (len > RPC_DONE_MAX_BYTES / 4)
-		return; /* too big to keep: a duplicate is ignored instead */
+	bool keep = len <= RPC_DONE_MAX_BYTES / 4; /* else a duplicate is ignored */
+	/* Make room first, with d out of the table so it survives; the window
+	 * runs from the answer, and the tail stays the newest. */
+	HASH_DEL(r->done, d);
+	done_prune(r, now, 0, keep ? len : 0);
+	d->at_us = now;
+	HASH_ADD(hh, r->done, key, sizeof(d->key), d);
+	if (!keep)
+		return;
 	d->type = type;
 	d->rt = *rt;
 	if (len) {
-		/* Make room first, with d out of the table so it survives. */
-		HASH_DEL(r->done, d);
-		done_prune(r, now, 0, len);
-		d->at_us = now; /* the tail stays the newest */
-		HASH_ADD(hh, r->done, key, sizeof(d->key), d);
 		d->reply = malloc(len);
 		if (!d->reply)
 			return;
@@ -522,6 +530,7 @@ static void done_answered(struct rpc *r, const struct rpc_reply_to *rt, uint8_t 
 		d->len = len;
 		r->done_bytes += len;
 	}
+	d->kept = true;
 }
 
 /* ---- replies ---- */
@@ -801,7 +810,7 @@ static void dispatch_reply(struct rpc *r, const struct rpc_hdr *h, const struct 
 
 static void resend_cached(struct rpc *r, const struct rpc_done *d)
 {
-	if (!d->answered || (d->len && !d->reply))
+	if (!d->kept)
 		return;
 	rpc_send_msg(r, &d->rt.to, RPC_F_REPLY, d->rt.overlay, d->rt.service, d->type,
 		     d->rt.src_vnode, d->rt.dst_vnode, d->rt.txid, d->reply, d->len);

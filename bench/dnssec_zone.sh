@@ -2,7 +2,8 @@
 # dnssec_zone.sh - whole-zone signing time of the root zone (old NSEC,
 # DNSKEY, RRSIG and ZONEMD removed) with one algorithm-13 key, by ddns sign,
 # ldns-signzone and dnssec-signzone (one thread) in the same run, each with
-# the same key files, each output checked by dnssec-verify -z.
+# the same key files, each output checked by dnssec-verify -z and
+# ldns-verify-zone.
 # Usage: bench/dnssec_zone.sh BUILDDIR [ROOTZONE]
 # Not a test: run it from a build without sanitizers.
 set -e
@@ -30,6 +31,8 @@ t "ldns-signzone" ldns-signzone -i "$now" -e "$exp" -f ldns.signed root.zone "$K
 cat root.zone "$K.key" > bind.zone
 t "dnssec-signzone" dnssec-signzone -n 1 -O full -P -z -s "$now" -e "$exp" -o . -f bind.signed bind.zone "$K"
 for f in ddns ldns bind; do
-	dnssec-verify -q -z -o . "$f.signed" || echo "$f.signed does not verify" >&2
+	dnssec-verify -q -z -o . "$f.signed" || echo "$f.signed does not verify (dnssec-verify)" >&2
+	ldns-verify-zone -k "$K.key" "$f.signed" >/dev/null 2>&1 ||
+		echo "$f.signed does not verify (ldns-verify-zone)" >&2
 	printf '%-18s %s RRSIGs\n' "$f" "$(awk '$4 == "RRSIG"' "$f.signed" | wc -l)"
 done

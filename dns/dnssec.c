@@ -5,6 +5,11 @@
  * without its signature field, then every RR of the set in canonical form
  * and order. Algorithm 13 signatures are r||s, 32 octets each (RFC 6605 §4);
  * algorithm 8 signatures are PKCS#1 v1.5 over SHA-256 (RFC 5702 §3).
+ *
+ * Keys live in mbedTLS. Algorithm 13 signatures are verified and made
+ * through dns/p256.h (OpenSSL's libcrypto, about 20 times faster) when the
+ * build has it; a key whose libcrypto twin cannot be built, or that was
+ * told to (dnssec_key_use_mbedtls), uses mbedTLS throughout.
  */
 #include "dns/dnssec.h"
 
@@ -25,6 +30,7 @@
 
 #include "common/buf.h"
 #include "dns/name.h"
+#include "dns/p256.h"
 #include "dns/rdata.h"
 
 /*
@@ -47,6 +53,8 @@ struct dnssec_key {
 	mbedtls_rsa_context rsa;
 	mbedtls_entropy_context entropy;
 	mbedtls_ctr_drbg_context drbg;
+	struct p256_key *fast; /* alg 13: the same key in libcrypto, or NULL */
+	bool mbedtls_only;     /* dnssec_key_use_mbedtls */
 };
 
 static bool alg_is_rsa(uint8_t alg)
@@ -183,8 +191,31 @@ void dnssec_key_free(struct dnssec_key *k)
 	mbedtls_rsa_free(&k->rsa);
 	mbedtls_ctr_drbg_free(&k->drbg);
 	mbedtls_entropy_free(&k->entropy);
+	p256_key_free(k->fast);
 	free(k->rdata);
 	free(k);
+}
+
+/* (Re)build k's libcrypto twin from its public point (k->rdata) and, when
+ * it has one, its private scalar. Without it k simply uses mbedTLS. */
+static void key_fast_load(struct dnssec_key *k)
+{
+	p256_key_free(k->fast);
+	k->fast = NULL;
+	if (k->alg != DNSSEC_ALG_ECDSAP256SHA256 || !p256_available() || k->rdlen != 4 + 64)
+		return;
+	uint8_t d[32];
+	if (k->priv && mbedtls_mpi_write_binary(&k->ec.d, d, sizeof(d)))
+		return;
+	(void)p256_key_new(k->rdata + 4, k->priv ? d : NULL, &k->fast);
+	memset(d, 0, sizeof(d));
+}
+
+void dnssec_key_use_mbedtls(struct dnssec_key *k, bool only) { k->mbedtls_only = only; }
+
+bool dnssec_key_uses_libcrypto(const struct dnssec_key *k)
+{
+	return k->fast && !k->mbedtls_only;
 }
 
 static int key_drbg(struct dnssec_key *k)
@@ -260,6 +291,7 @@ int dnssec_key_from_dnskey(const struct dns_name *owner, const uint8_t *rdata,
 	k->rdlen = len;
 	k->flags = ddns_get_u16(rdata);
 	k->tag = dnssec_keytag(rdata, len);
+	key_fast_load(k);
 	*out = k;
 	k = NULL;
 out:
@@ -379,6 +411,7 @@ int dnssec_key_generate(const struct dns_name *owner, uint8_t alg,
 	rc = key_make_rdata(k);
 	if (rc)
 		goto out;
+	key_fast_load(k);
 	*out = k;
 	k = NULL;
 out:
@@ -407,6 +440,7 @@ int dnssec_key_set_private(struct dnssec_key *k, const struct dnssec_bin *f,
 		    mbedtls_ecp_point_cmp(&q, &k->ec.Q))
 			goto ec_out;
 		k->priv = true;
+		key_fast_load(k);
 		rc = 0;
 	ec_out:
 		mbedtls_ecp_point_free(&q);
@@ -702,7 +736,15 @@ int dnssec_sign_rrset(struct dnssec_key *key, const struct dns_rr *rrs,
 		goto out;
 	}
 	w.len = hdr_len;
-	if (key->alg == DNSSEC_ALG_ECDSAP256SHA256) {
+	if (key->alg == DNSSEC_ALG_ECDSAP256SHA256 && dnssec_key_uses_libcrypto(key) &&
+	    hlen == 32) {
+		uint8_t sig[64];
+		if (p256_sign(key->fast, hash, sig)) {
+			rc = -EIO;
+			goto out;
+		}
+		ddns_wbuf_put(&w, sig, 64);
+	} else if (key->alg == DNSSEC_ALG_ECDSAP256SHA256) {
 		uint8_t sig[64];
 		if (mbedtls_ecdsa_sign(&key->ec.grp, &r, &s, &key->ec.d, hash,
 				       hlen, mbedtls_ctr_drbg_random,
@@ -784,7 +826,11 @@ int dnssec_verify_rrsig(const struct dnssec_key *key, const struct dns_rr *rrs,
 	 * precomputed points in the group); the key is ours on the heap. */
 	struct dnssec_key *mk = (struct dnssec_key *)key;
 	rc = DDNS_EBOGUS;
-	if (key->alg == DNSSEC_ALG_ECDSAP256SHA256) {
+	if (key->alg == DNSSEC_ALG_ECDSAP256SHA256 && dnssec_key_uses_libcrypto(key) &&
+	    hlen == 32) {
+		if (sig.sig_len != 64 || p256_verify(key->fast, hash, sig.sig))
+			goto out;
+	} else if (key->alg == DNSSEC_ALG_ECDSAP256SHA256) {
 		if (sig.sig_len != 64 ||
 		    mbedtls_mpi_read_binary(&r, sig.sig, 32) ||
 		    mbedtls_mpi_read_binary(&s, sig.sig + 32, 32) ||

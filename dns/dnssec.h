@@ -108,6 +108,12 @@ int dnssec_key_get_private(const struct dnssec_key *k, struct dnssec_bin *out,
 			   size_t max) DDNS_WUR;
 void dnssec_bin_free(struct dnssec_bin *b, size_t n);
 void dnssec_key_free(struct dnssec_key *k);
+/* Algorithm 13 keys verify and sign through OpenSSL's libcrypto when the
+ * build has it (dns/p256.h). only=true makes k use mbedTLS alone: for the
+ * tests that check both paths agree and the benchmark that compares them.
+ * dnssec_key_uses_libcrypto: which path k takes now. */
+void dnssec_key_use_mbedtls(struct dnssec_key *k, bool only);
+bool dnssec_key_uses_libcrypto(const struct dnssec_key *k);
 
 uint16_t dnssec_key_tag(const struct dnssec_key *k);
 uint8_t dnssec_key_alg(const struct dnssec_key *k);

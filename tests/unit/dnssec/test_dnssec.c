@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "dns/dnssec.h"
+#include "dns/p256.h"
 #include "tests/unit/dnssec/util.h"
 
 /* RFC 6605 §6.1: the P-256 example key, its DS and a signed A record. */
@@ -245,6 +246,106 @@ END_TEST
 START_TEST(sign_verify_rsasha256) { roundtrip(8, 1024); }
 END_TEST
 
+/* The two P-256 paths (libcrypto when the build has it, mbedTLS) accept
+ * each other's signatures and refuse the same forgeries: signatures whose
+ * r or s has a leading zero octet or its top bit set (the DER edge cases of
+ * dns/p256.c) included, and the RFC 6605 example through both. */
+static bool p256_backends_both(void) { return p256_available(); }
+
+static int verify_with(struct dnssec_key *k, bool mbedtls_only, const struct dns_rr *rrs, size_t n,
+		       const struct dns_rr *sig, uint32_t now)
+{
+	dnssec_key_use_mbedtls(k, mbedtls_only);
+	int rc = dnssec_verify_rrsig(k, rrs, n, sig, now);
+	dnssec_key_use_mbedtls(k, false);
+	return rc;
+}
+
+START_TEST(p256_libcrypto_and_mbedtls_agree)
+{
+	struct dns_rrlist l;
+	struct dnssec_key *r6605;
+	rfc6605(&l, &r6605);
+	uint32_t then = ttime("20100820000000");
+	ck_assert_int_eq(verify_with(r6605, true, &l.rr[2], 1, &l.rr[3], then), 0);
+	ck_assert_int_eq(verify_with(r6605, false, &l.rr[2], 1, &l.rr[3], then), 0);
+	if (!p256_backends_both()) {
+		/* A build without libcrypto: every key takes mbedTLS. */
+		ck_assert(!dnssec_key_uses_libcrypto(r6605));
+		dnssec_key_free(r6605);
+		dns_rrlist_free(&l);
+		return;
+	}
+	ck_assert(dnssec_key_uses_libcrypto(r6605));
+	dnssec_key_use_mbedtls(r6605, true);
+	ck_assert(!dnssec_key_uses_libcrypto(r6605));
+	dnssec_key_free(r6605);
+	dns_rrlist_free(&l);
+
+	struct dns_name zone = tname("example.");
+	struct dnssec_key *k, *pub;
+	ck_assert_int_eq(dnssec_key_generate(&zone, 13, 256, 0, &k), 0);
+	size_t len;
+	const uint8_t *rd = dnssec_key_rdata(k, &len);
+	ck_assert_int_eq(dnssec_key_from_dnskey(&zone, rd, len, &pub), 0);
+	ck_assert(dnssec_key_uses_libcrypto(k) && dnssec_key_uses_libcrypto(pub));
+	struct dns_rrlist set, sigs;
+	dns_rrlist_init(&set);
+	dns_rrlist_init(&sigs);
+	tadd(&set, "www.example.", 300, DNS_T_A, "192.0.2.1");
+	unsigned zero_lead = 0, high_bit = 0, tries = 0;
+	/* Signatures by libcrypto until both edge cases have been seen (a
+	 * leading zero octet in r or s: 1 in 128 per signature; bounded). */
+	while ((zero_lead < 2 || high_bit < 2 || tries < 64) && tries < 6000) {
+		dns_rrlist_clear(&sigs);
+		ck_assert_int_eq(dnssec_sign_rrset(k, set.rr, set.n, 1000, 2000, &sigs), 0);
+		const uint8_t *sg = sigs.rr[0].rdata + sigs.rr[0].rdlen - 64;
+		bool edge = sg[0] == 0 || sg[32] == 0;
+		bool high = (sg[0] & 0x80) || (sg[32] & 0x80);
+		if (edge || high || tries < 64) {
+			ck_assert_int_eq(verify_with(pub, true, set.rr, set.n, &sigs.rr[0], 1500), 0);
+			ck_assert_int_eq(verify_with(pub, false, set.rr, set.n, &sigs.rr[0], 1500), 0);
+			sigs.rr[0].rdata[sigs.rr[0].rdlen - 1] ^= 0x01;
+			ck_assert_int_eq(verify_with(pub, true, set.rr, set.n, &sigs.rr[0], 1500),
+					 DDNS_EBOGUS);
+			ck_assert_int_eq(verify_with(pub, false, set.rr, set.n, &sigs.rr[0], 1500),
+					 DDNS_EBOGUS);
+		}
+		zero_lead += edge;
+		high_bit += high;
+		tries++;
+	}
+	ck_assert_uint_ge(zero_lead, 2);
+	/* And mbedTLS's signatures verify through libcrypto. */
+	dnssec_key_use_mbedtls(k, true);
+	for (int i = 0; i < 16; i++) {
+		dns_rrlist_clear(&sigs);
+		ck_assert_int_eq(dnssec_sign_rrset(k, set.rr, set.n, 1000, 2000, &sigs), 0);
+		ck_assert_int_eq(verify_with(pub, false, set.rr, set.n, &sigs.rr[0], 1500), 0);
+		set.rr[0].rdata[3] ^= 0x01; /* the data changed: refused by both */
+		ck_assert_int_eq(verify_with(pub, false, set.rr, set.n, &sigs.rr[0], 1500),
+				 DDNS_EBOGUS);
+		ck_assert_int_eq(verify_with(pub, true, set.rr, set.n, &sigs.rr[0], 1500),
+				 DDNS_EBOGUS);
+		set.rr[0].rdata[3] ^= 0x01;
+	}
+	/* A private key set from its fields signs through libcrypto too. */
+	struct dnssec_bin f[8];
+	int nf = dnssec_key_get_private(k, f, 8);
+	ck_assert_int_eq(nf, 1);
+	ck_assert_int_eq(dnssec_key_set_private(pub, f, 1), 0);
+	ck_assert(dnssec_key_uses_libcrypto(pub));
+	dns_rrlist_clear(&sigs);
+	ck_assert_int_eq(dnssec_sign_rrset(pub, set.rr, set.n, 1000, 2000, &sigs), 0);
+	ck_assert_int_eq(verify_with(k, true, set.rr, set.n, &sigs.rr[0], 1500), 0);
+	dnssec_bin_free(f, 1);
+	dnssec_key_free(pub);
+	dnssec_key_free(k);
+	dns_rrlist_free(&set);
+	dns_rrlist_free(&sigs);
+}
+END_TEST
+
 START_TEST(wildcard_expansion_verifies)
 {
 	struct dns_name zone = tname("example.");
@@ -451,6 +552,7 @@ static Suite *dnssec_suite(void)
 	tcase_add_test(tc, private_key_must_match_public);
 	tcase_add_test(tc, sign_verify_ecdsa_p256);
 	tcase_add_test(tc, sign_verify_rsasha256);
+	tcase_add_test(tc, p256_libcrypto_and_mbedtls_agree);
 	tcase_add_test(tc, wildcard_expansion_verifies);
 	tcase_add_test(tc, window_uses_serial_arithmetic);
 	tcase_add_test(tc, rrsig_parse_rejects_garbage);

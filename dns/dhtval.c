@@ -54,6 +54,8 @@
 
 /* Jobs waiting on fetches at once; beyond, links are not fetched. */
 #define DDNS_BLOCKVAL_MAX_PENDING 256
+/* Parsed DNSKEYs kept (dns/dnssec.h, dnssec_keycache): a few per zone. */
+#define DDNS_BLOCKVAL_KEYS_MAX 4096
 #define WHY_LEN 320
 
 /* A verified DNSKEY or DS RRset. Invariant: in bv->cache (insertion order =
@@ -76,6 +78,7 @@ struct ddns_blockval {
 	void *clock_arg;
 	size_t cache_max;
 	struct vcache *cache;
+	struct dnssec_keycache *keys; /* parsed DNSKEYs, for every job */
 	struct vjob *jobs; /* waiting on a fetch */
 	struct ddns_blockval_stats st;
 };
@@ -405,6 +408,7 @@ static int validate_ctx(struct vctx *c, uint64_t now_us, struct dht_block_meta *
 	struct dnssec_validator *v = dnssec_validator_new();
 	if (!v)
 		goto out;
+	dnssec_validator_use_keycache(v, c->bv->keys);
 	for (size_t i = 0; i < c->bv->anchors.n; i++)
 		if ((rc = dnssec_validator_add_anchor(v, &c->bv->anchors.rr[i])) != 0)
 			goto out;
@@ -786,6 +790,8 @@ struct ddns_blockval *ddns_blockval_new(const struct dns_rr *anchors, size_t n,
 	bv->clock = clock ? clock : system_clock;
 	bv->clock_arg = clock_arg;
 	bv->cache_max = cache_max ? cache_max : DDNS_BLOCKVAL_CACHE_MAX;
+	if (!(bv->keys = dnssec_keycache_new(DDNS_BLOCKVAL_KEYS_MAX)))
+		goto fail;
 	if (n == 0) {
 		e = -EINVAL;
 		goto fail;
@@ -818,6 +824,7 @@ void ddns_blockval_free(struct ddns_blockval *bv)
 		j->bv = NULL;
 	}
 	ddns_blockval_flush(bv);
+	dnssec_keycache_free(bv->keys);
 	dns_rrlist_free(&bv->anchors);
 	free(bv);
 }

@@ -17,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <uthash.h>
+
 #include <mbedtls/bignum.h>
 #include <mbedtls/ctr_drbg.h>
 #include <mbedtls/ecdsa.h>
@@ -29,6 +31,7 @@
 #include <mbedtls/sha512.h>
 
 #include "common/buf.h"
+#include "common/hash.h"
 #include "dns/name.h"
 #include "dns/p256.h"
 #include "dns/rdata.h"
@@ -36,9 +39,10 @@
 /*
  * Invariants: rdata/rdlen is the DNSKEY RDATA the key was built from (or
  * generated); for alg 13, ec.Q is the public point and ec.d is set iff priv;
- * for RSA algs, rsa holds N,E (and the private values iff priv). The DRBG is
- * seeded once, on the first need (key generation or the first signature),
- * so signing a zone seeds once per key, not once per RRset.
+ * for RSA algs, rsa holds N,E (and the private values iff priv). The
+ * entropy source and DRBG are set up and seeded once, on the first need
+ * (key generation or the first signature), so signing a zone seeds once per
+ * key, not once per RRset, and a public key never touches them.
  */
 struct dnssec_key {
 	struct dns_name owner;
@@ -48,12 +52,14 @@ struct dnssec_key {
 	uint8_t *rdata;
 	size_t rdlen;
 	bool priv;
-	bool drbg_ready;
+	bool drbg_init;  /* entropy and drbg initialised (not yet seeded) */
+	bool drbg_ready; /* seeded */
 	mbedtls_ecdsa_context ec;
 	mbedtls_rsa_context rsa;
 	mbedtls_entropy_context entropy;
 	mbedtls_ctr_drbg_context drbg;
 	struct p256_key *fast; /* alg 13: the same key in libcrypto, or NULL */
+	unsigned refs;         /* owners; dnssec_key_free drops one */
 	bool mbedtls_only;     /* dnssec_key_use_mbedtls */
 };
 
@@ -176,21 +182,28 @@ static struct dnssec_key *key_alloc(const struct dns_name *owner, uint8_t alg)
 		return NULL;
 	dns_name_copy(&k->owner, owner);
 	k->alg = alg;
+	k->refs = 1;
 	mbedtls_ecdsa_init(&k->ec);
 	mbedtls_rsa_init(&k->rsa, MBEDTLS_RSA_PKCS_V15, 0);
-	mbedtls_entropy_init(&k->entropy);
-	mbedtls_ctr_drbg_init(&k->drbg);
+	return k;
+}
+
+struct dnssec_key *dnssec_key_ref(struct dnssec_key *k)
+{
+	k->refs++;
 	return k;
 }
 
 void dnssec_key_free(struct dnssec_key *k)
 {
-	if (!k)
+	if (!k || --k->refs > 0)
 		return;
 	mbedtls_ecdsa_free(&k->ec);
 	mbedtls_rsa_free(&k->rsa);
-	mbedtls_ctr_drbg_free(&k->drbg);
-	mbedtls_entropy_free(&k->entropy);
+	if (k->drbg_init) {
+		mbedtls_ctr_drbg_free(&k->drbg);
+		mbedtls_entropy_free(&k->entropy);
+	}
 	p256_key_free(k->fast);
 	free(k->rdata);
 	free(k);
@@ -222,6 +235,14 @@ static int key_drbg(struct dnssec_key *k)
 {
 	if (k->drbg_ready)
 		return 0;
+	/* Set up on the first need only: mbedtls_entropy_init fills a HAVEGE
+	 * state (Debian's build has MBEDTLS_HAVEGE_C), which cost a validating
+	 * node 40% of its CPU when every public key parsed did it. */
+	if (!k->drbg_init) {
+		mbedtls_entropy_init(&k->entropy);
+		mbedtls_ctr_drbg_init(&k->drbg);
+		k->drbg_init = true;
+	}
 	static const char pers[] = "ddns-dnssec";
 	if (mbedtls_ctr_drbg_seed(&k->drbg, mbedtls_entropy_func, &k->entropy,
 				  (const unsigned char *)pers, sizeof(pers) - 1))
@@ -297,6 +318,98 @@ int dnssec_key_from_dnskey(const struct dns_name *owner, const uint8_t *rdata,
 out:
 	dnssec_key_free(k);
 	return rc;
+}
+
+/* --- parsed public keys, cached ------------------------------------------ */
+
+/* Invariant: every entry holds one reference to its key; the table's
+ * insertion order is least recently used first. */
+struct kc_entry {
+	uint8_t id[32]; /* SHA-256 of the lowercased owner, then the RDATA */
+	struct dnssec_key *key;
+	UT_hash_handle hh;
+};
+
+struct dnssec_keycache {
+	struct kc_entry *by_id;
+	size_t max;
+	uint64_t hits, misses;
+};
+
+struct dnssec_keycache *dnssec_keycache_new(size_t max)
+{
+	struct dnssec_keycache *kc = calloc(1, sizeof(*kc));
+	if (kc)
+		kc->max = max ? max : 1;
+	return kc;
+}
+
+static void kc_del(struct dnssec_keycache *kc, struct kc_entry *e)
+{
+	HASH_DEL(kc->by_id, e);
+	dnssec_key_free(e->key);
+	free(e);
+}
+
+void dnssec_keycache_free(struct dnssec_keycache *kc)
+{
+	if (!kc)
+		return;
+	struct kc_entry *e, *tmp;
+	HASH_ITER(hh, kc->by_id, e, tmp)
+	{
+		kc_del(kc, e);
+	}
+	free(kc);
+}
+
+int dnssec_keycache_get(struct dnssec_keycache *kc, const struct dns_name *owner,
+			const uint8_t *rdata, size_t len, struct dnssec_key **out)
+{
+	struct dns_name low;
+	dns_name_copy(&low, owner);
+	dns_name_to_lower(&low);
+	struct ddns_wbuf w;
+	ddns_wbuf_init(&w, 0);
+	ddns_wbuf_put(&w, low.data, low.len);
+	ddns_wbuf_put(&w, rdata, len);
+	if (w.err) {
+		ddns_wbuf_free(&w);
+		return dnssec_key_from_dnskey(owner, rdata, len, out);
+	}
+	uint8_t id[32];
+	ddns_sha256(w.p, w.len, id);
+	ddns_wbuf_free(&w);
+	struct kc_entry *e;
+	HASH_FIND(hh, kc->by_id, id, sizeof(id), e);
+	if (e && e->key->rdlen == len && memcmp(e->key->rdata, rdata, len) == 0 &&
+	    dns_name_equal(&e->key->owner, owner)) {
+		HASH_DEL(kc->by_id, e); /* most recently used: to the tail */
+		HASH_ADD(hh, kc->by_id, id, sizeof(e->id), e);
+		kc->hits++;
+		*out = dnssec_key_ref(e->key);
+		return 0;
+	}
+	kc->misses++;
+	int rc = dnssec_key_from_dnskey(owner, rdata, len, out);
+	if (rc || e) /* a bad key is not cached; nor one whose id is taken */
+		return rc;
+	if (!(e = calloc(1, sizeof(*e))))
+		return 0; /* uncached, still usable */
+	memcpy(e->id, id, sizeof(id));
+	e->key = dnssec_key_ref(*out);
+	while (HASH_COUNT(kc->by_id) >= kc->max)
+		kc_del(kc, kc->by_id);
+	HASH_ADD(hh, kc->by_id, id, sizeof(e->id), e);
+	return 0;
+}
+
+void dnssec_keycache_stats(const struct dnssec_keycache *kc, uint64_t *hits, uint64_t *misses,
+			   size_t *entries)
+{
+	*hits = kc->hits;
+	*misses = kc->misses;
+	*entries = HASH_COUNT(kc->by_id);
 }
 
 static int mpi_bin(const mbedtls_mpi *x, struct dnssec_bin *b, size_t pad)

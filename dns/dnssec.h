@@ -113,6 +113,26 @@ void dnssec_key_free(struct dnssec_key *k);
  * tests that check both paths agree and the benchmark that compares them.
  * dnssec_key_uses_libcrypto: which path k takes now. */
 void dnssec_key_use_mbedtls(struct dnssec_key *k, bool only);
+/* Another owner of k (returned): each dnssec_key_free drops one owner, the
+ * last one frees. */
+struct dnssec_key *dnssec_key_ref(struct dnssec_key *k);
+
+/*
+ * A bounded cache of parsed public keys, DNSKEY RDATA (and owner) -> key,
+ * least recently used out first. Parsing a key (curve point checks, the
+ * libcrypto twin's setup) costs as much as verifying with it, and a node
+ * verifies most signatures with a few zone keys. dnssec_keycache_get gives
+ * a reference the caller frees with dnssec_key_free, as from
+ * dnssec_key_from_dnskey (same errors; a malformed key is not cached). Keys
+ * from the cache are shared: only verify with them.
+ */
+struct dnssec_keycache;
+struct dnssec_keycache *dnssec_keycache_new(size_t max);
+void dnssec_keycache_free(struct dnssec_keycache *kc);
+int dnssec_keycache_get(struct dnssec_keycache *kc, const struct dns_name *owner,
+			const uint8_t *rdata, size_t len, struct dnssec_key **out);
+void dnssec_keycache_stats(const struct dnssec_keycache *kc, uint64_t *hits, uint64_t *misses,
+			   size_t *entries);
 bool dnssec_key_uses_libcrypto(const struct dnssec_key *k);
 
 uint16_t dnssec_key_tag(const struct dnssec_key *k);

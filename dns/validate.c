@@ -42,7 +42,21 @@ struct dnssec_validator {
 	bool have_now;
 	struct zcache *zc;
 	size_t nzc, capzc;
+	struct dnssec_keycache *kc; /* borrowed, or NULL */
 };
+
+void dnssec_validator_use_keycache(struct dnssec_validator *v, struct dnssec_keycache *kc)
+{
+	v->kc = kc;
+}
+
+/* Parse a DNSKEY, through the key cache when there is one. */
+static int v_key(struct dnssec_validator *v, const struct dns_name *zone, const uint8_t *rdata,
+		 size_t len, struct dnssec_key **out)
+{
+	return v->kc ? dnssec_keycache_get(v->kc, zone, rdata, len, out)
+		     : dnssec_key_from_dnskey(zone, rdata, len, out);
+}
 
 static void zc_clear(struct dnssec_validator *v)
 {
@@ -420,8 +434,7 @@ static int zone_keys(struct dnssec_validator *v, const struct dns_name *zone,
 	}
 	for (size_t i = klo; i < khi; i++) {
 		struct dnssec_key *k;
-		if (dnssec_key_from_dnskey(zone, v->pool.rr[i].rdata,
-					   v->pool.rr[i].rdlen, &k) == 0)
+		if (v_key(v, zone, v->pool.rr[i].rdata, v->pool.rr[i].rdlen, &k) == 0)
 			all[nall++] = k;
 	}
 
@@ -436,8 +449,7 @@ static int zone_keys(struct dnssec_validator *v, const struct dns_name *zone,
 			ds[nds++] = ar;
 		} else {
 			struct dnssec_key *k;
-			if (dnssec_key_from_dnskey(zone, ar->rdata, ar->rdlen,
-						   &k) == 0)
+			if (v_key(v, zone, ar->rdata, ar->rdlen, &k) == 0)
 				entry[nentry++] = k; /* owned by entry[] */
 		}
 	}

@@ -32,10 +32,13 @@
 #include "dns/rr.h"
 
 struct dnssec_validator;
+struct dnssec_keycache;
 
 /* New empty validator (no anchors, no records), or NULL (out of memory). */
 struct dnssec_validator *dnssec_validator_new(void);
 void dnssec_validator_free(struct dnssec_validator *v);
+/* Parse DNSKEYs through kc (dns/dnssec.h), which must outlive v. */
+void dnssec_validator_use_keycache(struct dnssec_validator *v, struct dnssec_keycache *kc);
 
 /*
  * Add a trust anchor: a DS or DNSKEY record (copied). A zone with anchors

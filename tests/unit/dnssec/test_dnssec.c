@@ -346,6 +346,73 @@ START_TEST(p256_libcrypto_and_mbedtls_agree)
 }
 END_TEST
 
+/* The parsed-key cache: a second get is the same key (owner case aside),
+ * a malformed key is refused and not kept, the least recently used key
+ * goes first, and a key handed out outlives its eviction (ASan would see a
+ * use after free) until its last owner frees it. */
+START_TEST(keycache_shares_and_evicts)
+{
+	struct dns_rrlist l;
+	struct dnssec_key *ref;
+	rfc6605(&l, &ref);
+	struct dnssec_keycache *kc = dnssec_keycache_new(2);
+	ck_assert_ptr_nonnull(kc);
+	struct dnssec_key *a, *b, *c, *d;
+	struct dns_name up = tname("EXAMPLE.net.");
+	ck_assert_int_eq(dnssec_keycache_get(kc, &l.rr[0].owner, l.rr[0].rdata, l.rr[0].rdlen, &a), 0);
+	ck_assert_int_eq(dnssec_keycache_get(kc, &up, l.rr[0].rdata, l.rr[0].rdlen, &b), 0);
+	ck_assert_ptr_eq(a, b);
+	uint64_t hits, misses;
+	size_t n;
+	dnssec_keycache_stats(kc, &hits, &misses, &n);
+	ck_assert_uint_eq(hits, 1);
+	ck_assert_uint_eq(misses, 1);
+	ck_assert_uint_eq(n, 1);
+	uint32_t now = ttime("20100820000000");
+	ck_assert_int_eq(dnssec_verify_rrsig(b, &l.rr[2], 1, &l.rr[3], now), 0);
+	/* A malformed key: the same error as dnssec_key_from_dnskey, not kept. */
+	uint8_t bad[8] = {1, 1, 3, 13, 0, 0, 0, 0};
+	ck_assert_int_eq(dnssec_keycache_get(kc, &up, bad, sizeof(bad), &c), DDNS_EMALFORMED);
+	dnssec_keycache_stats(kc, &hits, &misses, &n);
+	ck_assert_uint_eq(n, 1);
+	/* Two other keys push the first one out (capacity 2). */
+	struct dns_name z1 = tname("one.example."), z2 = tname("two.example.");
+	struct dnssec_key *g1, *g2;
+	ck_assert_int_eq(dnssec_key_generate(&z1, 13, 256, 0, &g1), 0);
+	ck_assert_int_eq(dnssec_key_generate(&z2, 13, 256, 0, &g2), 0);
+	size_t len1, len2;
+	const uint8_t *r1 = dnssec_key_rdata(g1, &len1), *r2 = dnssec_key_rdata(g2, &len2);
+	ck_assert_int_eq(dnssec_keycache_get(kc, &z1, r1, len1, &c), 0);
+	ck_assert_int_eq(dnssec_keycache_get(kc, &z2, r2, len2, &d), 0);
+	dnssec_keycache_stats(kc, &hits, &misses, &n);
+	ck_assert_uint_eq(n, 2);
+	/* a was evicted, but our references still verify. */
+	ck_assert_int_eq(dnssec_verify_rrsig(a, &l.rr[2], 1, &l.rr[3], now), 0);
+	struct dnssec_key *a2;
+	ck_assert_int_eq(dnssec_keycache_get(kc, &l.rr[0].owner, l.rr[0].rdata, l.rr[0].rdlen, &a2), 0);
+	ck_assert_ptr_ne(a2, a); /* parsed again */
+	dnssec_keycache_stats(kc, &hits, &misses, &n);
+	ck_assert_uint_eq(hits, 1);
+	/* The same RDATA under another owner is another key. */
+	struct dnssec_key *other;
+	ck_assert_int_eq(dnssec_keycache_get(kc, &z1, l.rr[0].rdata, l.rr[0].rdlen, &other), 0);
+	ck_assert_ptr_ne(other, a2);
+	ck_assert_int_eq(dnssec_verify_rrsig(other, &l.rr[2], 1, &l.rr[3], now), DDNS_EOUTOFZONE);
+	dnssec_keycache_free(kc);
+	/* Freed after the cache: each owner its own reference. */
+	dnssec_key_free(a);
+	dnssec_key_free(b);
+	dnssec_key_free(c);
+	dnssec_key_free(d);
+	dnssec_key_free(a2);
+	dnssec_key_free(other);
+	dnssec_key_free(g1);
+	dnssec_key_free(g2);
+	dnssec_key_free(ref);
+	dns_rrlist_free(&l);
+}
+END_TEST
+
 START_TEST(wildcard_expansion_verifies)
 {
 	struct dns_name zone = tname("example.");
@@ -553,6 +620,7 @@ static Suite *dnssec_suite(void)
 	tcase_add_test(tc, sign_verify_ecdsa_p256);
 	tcase_add_test(tc, sign_verify_rsasha256);
 	tcase_add_test(tc, p256_libcrypto_and_mbedtls_agree);
+	tcase_add_test(tc, keycache_shares_and_evicts);
 	tcase_add_test(tc, wildcard_expansion_verifies);
 	tcase_add_test(tc, window_uses_serial_arithmetic);
 	tcase_add_test(tc, rrsig_parse_rejects_garbage);

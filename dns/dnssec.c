@@ -330,17 +330,29 @@ struct kc_entry {
 	UT_hash_handle hh;
 };
 
+/* A signature that verified: SHA-256 of the signed data's digest, the
+ * signature and the key's RDATA. Same order invariant as kc_entry. */
+struct kc_sig {
+	uint8_t id[32];
+	UT_hash_handle hh;
+};
+
 struct dnssec_keycache {
 	struct kc_entry *by_id;
 	size_t max;
 	uint64_t hits, misses;
+	struct kc_sig *sigs;
+	size_t sig_max;
+	uint64_t sig_hits;
 };
 
 struct dnssec_keycache *dnssec_keycache_new(size_t max)
 {
 	struct dnssec_keycache *kc = calloc(1, sizeof(*kc));
-	if (kc)
+	if (kc) {
 		kc->max = max ? max : 1;
+		kc->sig_max = 4 * kc->max;
+	}
 	return kc;
 }
 
@@ -359,6 +371,12 @@ void dnssec_keycache_free(struct dnssec_keycache *kc)
 	HASH_ITER(hh, kc->by_id, e, tmp)
 	{
 		kc_del(kc, e);
+	}
+	struct kc_sig *g, *gt;
+	HASH_ITER(hh, kc->sigs, g, gt)
+	{
+		HASH_DEL(kc->sigs, g);
+		free(g);
 	}
 	free(kc);
 }
@@ -402,6 +420,39 @@ int dnssec_keycache_get(struct dnssec_keycache *kc, const struct dns_name *owner
 		kc_del(kc, kc->by_id);
 	HASH_ADD(hh, kc->by_id, id, sizeof(e->id), e);
 	return 0;
+}
+
+void dnssec_keycache_sig_stats(const struct dnssec_keycache *kc, uint64_t *hits, size_t *entries)
+{
+	*hits = kc->sig_hits;
+	*entries = HASH_COUNT(kc->sigs);
+}
+
+/* Was this signature verified before (true: moved to the tail)? */
+static bool kc_sig_seen(struct dnssec_keycache *kc, const uint8_t id[32])
+{
+	struct kc_sig *g;
+	HASH_FIND(hh, kc->sigs, id, 32, g);
+	if (!g)
+		return false;
+	HASH_DEL(kc->sigs, g);
+	HASH_ADD(hh, kc->sigs, id, sizeof(g->id), g);
+	kc->sig_hits++;
+	return true;
+}
+
+static void kc_sig_add(struct dnssec_keycache *kc, const uint8_t id[32])
+{
+	struct kc_sig *g = calloc(1, sizeof(*g));
+	if (!g)
+		return; /* only costs a verification next time */
+	memcpy(g->id, id, 32);
+	while (HASH_COUNT(kc->sigs) >= kc->sig_max) {
+		struct kc_sig *old = kc->sigs;
+		HASH_DEL(kc->sigs, old);
+		free(old);
+	}
+	HASH_ADD(hh, kc->sigs, id, sizeof(g->id), g);
 }
 
 void dnssec_keycache_stats(const struct dnssec_keycache *kc, uint64_t *hits, uint64_t *misses,
@@ -896,8 +947,26 @@ out:
 	return rc;
 }
 
+static int verify_rrsig(struct dnssec_keycache *kc, const struct dnssec_key *key,
+			const struct dns_rr *rrs, size_t n, const struct dns_rr *sigrr, uint32_t now);
+
 int dnssec_verify_rrsig(const struct dnssec_key *key, const struct dns_rr *rrs,
 			size_t n, const struct dns_rr *sigrr, uint32_t now)
+{
+	return verify_rrsig(NULL, key, rrs, n, sigrr, now);
+}
+
+int dnssec_keycache_verify(struct dnssec_keycache *kc, const struct dnssec_key *key,
+			   const struct dns_rr *rrs, size_t n, const struct dns_rr *sigrr,
+			   uint32_t now)
+{
+	return verify_rrsig(kc, key, rrs, n, sigrr, now);
+}
+
+/* Every check of dnssec_verify_rrsig runs each time; with kc, only the
+ * signature arithmetic is skipped for a signature that verified before. */
+static int verify_rrsig(struct dnssec_keycache *kc, const struct dnssec_key *key,
+			const struct dns_rr *rrs, size_t n, const struct dns_rr *sigrr, uint32_t now)
 {
 	struct dnssec_rrsig sig;
 	if (n == 0 || sigrr->type != DNS_T_RRSIG ||
@@ -935,6 +1004,22 @@ int dnssec_verify_rrsig(const struct dnssec_key *key, const struct dns_rr *rrs,
 		rc = DDNS_EUNSUPPORTED;
 		goto out;
 	}
+	uint8_t sig_id[32];
+	if (kc) {
+		w.len = 0; /* the signed data is hashed: reuse the buffer */
+		ddns_wbuf_put(&w, hash, hlen);
+		ddns_wbuf_put(&w, sig.sig, sig.sig_len);
+		ddns_wbuf_put(&w, key->rdata, key->rdlen);
+		if (w.err) {
+			kc = NULL;
+		} else {
+			ddns_sha256(w.p, w.len, sig_id);
+			if (kc_sig_seen(kc, sig_id)) {
+				rc = 0;
+				goto out;
+			}
+		}
+	}
 	/* mbedTLS takes non-const contexts for verification (it may cache
 	 * precomputed points in the group); the key is ours on the heap. */
 	struct dnssec_key *mk = (struct dnssec_key *)key;
@@ -959,6 +1044,8 @@ int dnssec_verify_rrsig(const struct dnssec_key *key, const struct dns_rr *rrs,
 			goto out;
 	}
 	rc = 0;
+	if (kc)
+		kc_sig_add(kc, sig_id);
 out:
 	mbedtls_mpi_free(&r);
 	mbedtls_mpi_free(&s);

@@ -133,6 +133,18 @@ int dnssec_keycache_get(struct dnssec_keycache *kc, const struct dns_name *owner
 			const uint8_t *rdata, size_t len, struct dnssec_key **out);
 void dnssec_keycache_stats(const struct dnssec_keycache *kc, uint64_t *hits, uint64_t *misses,
 			   size_t *entries);
+/*
+ * dnssec_verify_rrsig that remembers, in kc, the signatures that verified
+ * (four per key kc holds, least recently used out first): a block checked
+ * twice, an NSEC carried by many denial blocks, costs one verification.
+ * Every other check (names, key tag, algorithm, the validity window at now)
+ * runs each time; a signature that failed is never remembered. The entry is
+ * keyed by the digest of the signed data, the signature and the key.
+ */
+int dnssec_keycache_verify(struct dnssec_keycache *kc, const struct dnssec_key *key,
+			   const struct dns_rr *rrs, size_t n, const struct dns_rr *sigrr,
+			   uint32_t now);
+void dnssec_keycache_sig_stats(const struct dnssec_keycache *kc, uint64_t *hits, size_t *entries);
 bool dnssec_key_uses_libcrypto(const struct dnssec_key *k);
 
 uint16_t dnssec_key_tag(const struct dnssec_key *k);

@@ -305,8 +305,9 @@ static int validate_set(struct dnssec_validator *v, const struct dns_rr *rrs,
 			if (dnssec_key_tag(keys[k]) != rs.key_tag ||
 			    dnssec_key_alg(keys[k]) != rs.alg)
 				continue;
-			int r = dnssec_verify_rrsig(keys[k], rrs, n, sigs[i],
-						    v->now);
+			int r = v->kc ? dnssec_keycache_verify(v->kc, keys[k], rrs, n, sigs[i],
+							       v->now)
+				      : dnssec_verify_rrsig(keys[k], rrs, n, sigs[i], v->now);
 			if (r == 0)
 				return 0;
 			if (err_rank(r) >= err_rank(rc) || rc == DDNS_ENOKEY) {

@@ -413,6 +413,52 @@ START_TEST(keycache_shares_and_evicts)
 }
 END_TEST
 
+/* Remembered signatures: the second verification of the same signature is
+ * a cache hit, but every other check still runs (the window, the key), a
+ * changed RRset or signature is verified (and refused) afresh, and a
+ * refused signature is never remembered. */
+START_TEST(keycache_remembers_only_good_signatures)
+{
+	struct dns_rrlist l;
+	struct dnssec_key *k;
+	rfc6605(&l, &k);
+	struct dnssec_keycache *kc = dnssec_keycache_new(4);
+	uint32_t now = ttime("20100820000000");
+	uint64_t hits;
+	size_t n;
+	ck_assert_int_eq(dnssec_keycache_verify(kc, k, &l.rr[2], 1, &l.rr[3], now), 0);
+	dnssec_keycache_sig_stats(kc, &hits, &n);
+	ck_assert_uint_eq(hits, 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(dnssec_keycache_verify(kc, k, &l.rr[2], 1, &l.rr[3], now), 0);
+	dnssec_keycache_sig_stats(kc, &hits, &n);
+	ck_assert_uint_eq(hits, 1);
+	/* The window is checked before the cache. */
+	ck_assert_int_eq(dnssec_keycache_verify(kc, k, &l.rr[2], 1, &l.rr[3],
+						ttime("20100909100440")),
+			 DDNS_EEXPIRED);
+	/* Changed data, changed signature: refused, and not remembered. */
+	l.rr[2].rdata[3] ^= 0x01;
+	ck_assert_int_eq(dnssec_keycache_verify(kc, k, &l.rr[2], 1, &l.rr[3], now), DDNS_EBOGUS);
+	ck_assert_int_eq(dnssec_keycache_verify(kc, k, &l.rr[2], 1, &l.rr[3], now), DDNS_EBOGUS);
+	l.rr[2].rdata[3] ^= 0x01;
+	l.rr[3].rdata[l.rr[3].rdlen - 5] ^= 0x40;
+	ck_assert_int_eq(dnssec_keycache_verify(kc, k, &l.rr[2], 1, &l.rr[3], now), DDNS_EBOGUS);
+	l.rr[3].rdata[l.rr[3].rdlen - 5] ^= 0x40;
+	dnssec_keycache_sig_stats(kc, &hits, &n);
+	ck_assert_uint_eq(hits, 1);
+	ck_assert_uint_eq(n, 1);
+	/* Another key with the same tag and algorithm does not inherit it. */
+	struct dnssec_key *g;
+	ck_assert_int_eq(dnssec_key_generate(&l.rr[0].owner, 13, 257, 0, &g), 0);
+	ck_assert_int_eq(dnssec_keycache_verify(kc, g, &l.rr[2], 1, &l.rr[3], now) == 0, 0);
+	dnssec_key_free(g);
+	dnssec_keycache_free(kc);
+	dnssec_key_free(k);
+	dns_rrlist_free(&l);
+}
+END_TEST
+
 START_TEST(wildcard_expansion_verifies)
 {
 	struct dns_name zone = tname("example.");
@@ -621,6 +667,7 @@ static Suite *dnssec_suite(void)
 	tcase_add_test(tc, sign_verify_rsasha256);
 	tcase_add_test(tc, p256_libcrypto_and_mbedtls_agree);
 	tcase_add_test(tc, keycache_shares_and_evicts);
+	tcase_add_test(tc, keycache_remembers_only_good_signatures);
 	tcase_add_test(tc, wildcard_expansion_verifies);
 	tcase_add_test(tc, window_uses_serial_arithmetic);
 	tcase_add_test(tc, rrsig_parse_rejects_garbage);

@@ -833,4 +833,8 @@ void ddns_blockval_get_stats(const struct ddns_blockval *bv, struct ddns_blockva
 {
 	*out = bv->st;
 	out->cache_entries = HASH_COUNT(bv->cache);
+	size_t n;
+	dnssec_keycache_sig_stats(bv->keys, &out->sig_cache_hits, &out->sig_computed, &n);
+	dnssec_keycache_stats(bv->keys, &out->key_cache_hits, &out->keys_parsed, &n);
+	out->keys_parsed += out->key_cache_hits; /* misses + hits */
 }

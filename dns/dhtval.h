@@ -120,6 +120,10 @@ struct ddns_blockval_stats {
 	uint64_t pending;       /* validations waiting on fetches, now */
 	uint64_t current_checks; /* ddns_blockval_check_current calls */
 	uint64_t current_failed; /* ... whose chain was not current (or bogus) */
+	uint64_t sig_computed;   /* signatures verified by arithmetic */
+	uint64_t sig_cache_hits; /* ... found verified before (dnssec_keycache) */
+	uint64_t keys_parsed;    /* DNSKEYs parsed */
+	uint64_t key_cache_hits; /* ... taken parsed from the cache */
 };
 void ddns_blockval_get_stats(const struct ddns_blockval *bv, struct ddns_blockval_stats *out);
 

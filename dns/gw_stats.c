@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "dns/dhtval.h"
 #include "dns/gw_internal.h"
 #include "dns/name.h"
 
@@ -137,6 +138,18 @@ size_t gw_ch_strings(struct gw *g, const struct dns_name *qname,
 	snprintf(txt[n++], 256, "current_checks=%llu current_failed=%llu current_rpcs=%llu",
 		 (unsigned long long)st.current_checks, (unsigned long long)st.current_failed,
 		 (unsigned long long)st.current_rpcs);
+	if (g->p.current) {
+		/* The node's validator (the DHT's hook and these checks): the
+		 * signatures it verified, and what its caches saved. */
+		struct ddns_blockval_stats bs;
+		ddns_blockval_get_stats(g->p.current, &bs);
+		snprintf(txt[n++], 256,
+			 "validator validations=%llu sig_verified=%llu sig_cache_hits=%llu "
+			 "keys_parsed=%llu key_cache_hits=%llu",
+			 (unsigned long long)bs.validations, (unsigned long long)bs.sig_computed,
+			 (unsigned long long)bs.sig_cache_hits, (unsigned long long)bs.keys_parsed,
+			 (unsigned long long)bs.key_cache_hits);
+	}
 	snprintf(txt[n++], 256, "cname_followed=%llu cname_loops=%llu tcp_conns=%llu "
 				"tcp_open=%llu tcp_refused=%llu overload=%llu",
 		 (unsigned long long)st.cname_followed, (unsigned long long)st.cname_loops,

@@ -332,6 +332,8 @@ START_TEST(forged_replicas)
 	}
 	ddns_blockval_get_stats(w->bv, &b1);
 	ck_assert_msg(b1.refused > b0.refused, "no forged copy was met");
+	/* A forged signature is never remembered: each was computed. */
+	ck_assert_uint_ge(b1.sig_computed - b0.sig_computed, b1.refused - b0.refused);
 
 	w_ask(w, g, "allforged.example.", DNS_T_A, 1232, true, 0, 1232, &m);
 	ck_assert_uint_eq(dns_msg_rcode(&m), DNS_R_SERVFAIL);
@@ -904,6 +906,27 @@ START_TEST(current_chain)
 	gw_get_stats(g, &st);
 	ck_assert_uint_eq(st.current_checks, 2);
 	ck_assert_uint_eq(st.current_rpcs, rpcs);
+	{
+		/* stats.ddns reports the validator's work: its signature
+		 * checks, and the ones it had verified before (the check
+		 * re-verifies the signature the DHT verified when the block
+		 * was stored or fetched: a cache hit, no arithmetic). */
+		uint8_t pkt[512];
+		size_t len = w_query(pkt, sizeof(pkt), 9, "stats.ddns.", DNS_T_TXT, DNS_C_CH, -1,
+				     false, 0);
+		ck_assert(w_ask_raw(w, g, pkt, len, 0, &m));
+		struct ddns_blockval_stats bs;
+		ddns_blockval_get_stats(w->bv, &bs);
+		ck_assert_int_eq(txt_val(&m, "validator ", "sig_verified"), (long long)bs.sig_computed);
+		ck_assert_int_eq(txt_val(&m, "validator ", "sig_cache_hits"),
+				 (long long)bs.sig_cache_hits);
+		ck_assert_int_eq(txt_val(&m, "validator ", "key_cache_hits"),
+				 (long long)bs.key_cache_hits);
+		ck_assert_uint_gt(bs.sig_computed, 0);
+		ck_assert_uint_gt(bs.sig_cache_hits, 0);
+		ck_assert_uint_ge(bs.keys_parsed, bs.key_cache_hits);
+		dns_msg_clear(&m);
+	}
 
 	/* The root's new DS for example., signed later than the first. */
 	struct dnssec_key *other;

@@ -424,14 +424,15 @@ START_TEST(keycache_remembers_only_good_signatures)
 	rfc6605(&l, &k);
 	struct dnssec_keycache *kc = dnssec_keycache_new(4);
 	uint32_t now = ttime("20100820000000");
-	uint64_t hits;
+	uint64_t hits, computed;
 	size_t n;
 	ck_assert_int_eq(dnssec_keycache_verify(kc, k, &l.rr[2], 1, &l.rr[3], now), 0);
-	dnssec_keycache_sig_stats(kc, &hits, &n);
+	dnssec_keycache_sig_stats(kc, &hits, &computed, &n);
 	ck_assert_uint_eq(hits, 0);
+	ck_assert_uint_eq(computed, 1);
 	ck_assert_uint_eq(n, 1);
 	ck_assert_int_eq(dnssec_keycache_verify(kc, k, &l.rr[2], 1, &l.rr[3], now), 0);
-	dnssec_keycache_sig_stats(kc, &hits, &n);
+	dnssec_keycache_sig_stats(kc, &hits, &computed, &n);
 	ck_assert_uint_eq(hits, 1);
 	/* The window is checked before the cache. */
 	ck_assert_int_eq(dnssec_keycache_verify(kc, k, &l.rr[2], 1, &l.rr[3],
@@ -445,8 +446,9 @@ START_TEST(keycache_remembers_only_good_signatures)
 	l.rr[3].rdata[l.rr[3].rdlen - 5] ^= 0x40;
 	ck_assert_int_eq(dnssec_keycache_verify(kc, k, &l.rr[2], 1, &l.rr[3], now), DDNS_EBOGUS);
 	l.rr[3].rdata[l.rr[3].rdlen - 5] ^= 0x40;
-	dnssec_keycache_sig_stats(kc, &hits, &n);
+	dnssec_keycache_sig_stats(kc, &hits, &computed, &n);
 	ck_assert_uint_eq(hits, 1);
+	ck_assert_uint_eq(computed, 4); /* the first, and the three refused */
 	ck_assert_uint_eq(n, 1);
 	/* Another key with the same tag and algorithm does not inherit it. */
 	struct dnssec_key *g;

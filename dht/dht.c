@@ -201,17 +201,8 @@ static void rpc_done(void *arg, int status, const struct rpc_msg *reply)
  */
 #define PUT_EXTRA_RETRIES 2
 
-static void w_rpc_r(struct dht *d, const struct ovl_node *to, uint8_t type,
-		    const struct ddns_wbuf *pl, unsigned extra_retries, wait_fn fn, void *ctx);
-
-/* Send a request; fn gets (status, const struct rpc_msg *reply). */
-static void w_rpc(struct dht *d, const struct ovl_node *to, uint8_t type, const struct ddns_wbuf *pl,
-		  wait_fn fn, void *ctx)
-{
-	w_rpc_r(d, to, type, pl, 0, fn, ctx);
-}
-
-/* w_rpc with extra_retries more retransmissions than the configured ones. */
+/* Send a request with extra_retries more retransmissions than the
+ * configured ones; fn gets (status, const struct rpc_msg *reply). */
 static void w_rpc_r(struct dht *d, const struct ovl_node *to, uint8_t type,
 		    const struct ddns_wbuf *pl, unsigned extra_retries, wait_fn fn, void *ctx)
 {
@@ -250,6 +241,13 @@ static void w_rpc_r(struct dht *d, const struct ovl_node *to, uint8_t type,
 		return;
 	}
 	d->st.rpcs_sent++;
+}
+
+/* Send a request; fn gets (status, const struct rpc_msg *reply). */
+static void w_rpc(struct dht *d, const struct ovl_node *to, uint8_t type, const struct ddns_wbuf *pl,
+		  wait_fn fn, void *ctx)
+{
+	w_rpc_r(d, to, type, pl, 0, fn, ctx);
 }
 
 static void val_done(void *arg, int status, const struct dht_block_meta *meta)

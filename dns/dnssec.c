@@ -385,6 +385,8 @@ void dnssec_keycache_free(struct dnssec_keycache *kc)
 int dnssec_keycache_get(struct dnssec_keycache *kc, const struct dns_name *owner,
 			const uint8_t *rdata, size_t len, struct dnssec_key **out)
 {
+	if (!kc)
+		return dnssec_key_from_dnskey(owner, rdata, len, out);
 	struct dns_name low;
 	dns_name_copy(&low, owner);
 	dns_name_to_lower(&low);

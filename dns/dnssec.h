@@ -124,7 +124,9 @@ struct dnssec_key *dnssec_key_ref(struct dnssec_key *k);
  * verifies most signatures with a few zone keys. dnssec_keycache_get gives
  * a reference the caller frees with dnssec_key_free, as from
  * dnssec_key_from_dnskey (same errors; a malformed key is not cached). Keys
- * from the cache are shared: only verify with them.
+ * from the cache are shared: only verify with them. With kc NULL, both
+ * functions below work uncached (dnssec_key_from_dnskey,
+ * dnssec_verify_rrsig).
  */
 struct dnssec_keycache;
 struct dnssec_keycache *dnssec_keycache_new(size_t max);

@@ -50,14 +50,6 @@ void dnssec_validator_use_keycache(struct dnssec_validator *v, struct dnssec_key
 	v->kc = kc;
 }
 
-/* Parse a DNSKEY, through the key cache when there is one. */
-static int v_key(struct dnssec_validator *v, const struct dns_name *zone, const uint8_t *rdata,
-		 size_t len, struct dnssec_key **out)
-{
-	return v->kc ? dnssec_keycache_get(v->kc, zone, rdata, len, out)
-		     : dnssec_key_from_dnskey(zone, rdata, len, out);
-}
-
 static void zc_clear(struct dnssec_validator *v)
 {
 	for (size_t i = 0; i < v->nzc; i++) {
@@ -305,9 +297,7 @@ static int validate_set(struct dnssec_validator *v, const struct dns_rr *rrs,
 			if (dnssec_key_tag(keys[k]) != rs.key_tag ||
 			    dnssec_key_alg(keys[k]) != rs.alg)
 				continue;
-			int r = v->kc ? dnssec_keycache_verify(v->kc, keys[k], rrs, n, sigs[i],
-							       v->now)
-				      : dnssec_verify_rrsig(keys[k], rrs, n, sigs[i], v->now);
+			int r = dnssec_keycache_verify(v->kc, keys[k], rrs, n, sigs[i], v->now);
 			if (r == 0)
 				return 0;
 			if (err_rank(r) >= err_rank(rc) || rc == DDNS_ENOKEY) {
@@ -435,7 +425,8 @@ static int zone_keys(struct dnssec_validator *v, const struct dns_name *zone,
 	}
 	for (size_t i = klo; i < khi; i++) {
 		struct dnssec_key *k;
-		if (v_key(v, zone, v->pool.rr[i].rdata, v->pool.rr[i].rdlen, &k) == 0)
+		if (dnssec_keycache_get(v->kc, zone, v->pool.rr[i].rdata, v->pool.rr[i].rdlen,
+					&k) == 0)
 			all[nall++] = k;
 	}
 
@@ -450,7 +441,7 @@ static int zone_keys(struct dnssec_validator *v, const struct dns_name *zone,
 			ds[nds++] = ar;
 		} else {
 			struct dnssec_key *k;
-			if (v_key(v, zone, ar->rdata, ar->rdlen, &k) == 0)
+			if (dnssec_keycache_get(v->kc, zone, ar->rdata, ar->rdlen, &k) == 0)
 				entry[nentry++] = k; /* owned by entry[] */
 		}
 	}

@@ -46,6 +46,7 @@ static bool pump(int fd, unsigned timeout_ms)
 }
 
 static unsigned rate_limit; /* gw_params.rate_limit of the next setup */
+static uint16_t udp_max;     /* gw_params.udp_max of the next setup (0: default) */
 
 static void setup(unsigned max_conns, unsigned idle_ms)
 {
@@ -63,6 +64,8 @@ static void setup(unsigned max_conns, unsigned idle_ms)
 	p.tcp_idle_ms = idle_ms;
 	p.rate_limit = rate_limit;
 	p.rate_limit_entries = 2;
+	if (udp_max)
+		p.udp_max = udp_max;
 	p.identity = "net-test";
 	G = gw_new(B, &p, &err);
 	ck_assert_msg(G != NULL, "gw_new: %s", ddns_strerror(err));
@@ -326,6 +329,85 @@ START_TEST(udp_rate_limit_per_source)
 }
 END_TEST
 
+/*
+ * Many queries from several sources at once: the gateway reads them in
+ * batches (recvmmsg) and sends the answers it has at once together
+ * (sendmmsg), the others later on their own. Each source must get exactly
+ * the answers to its own queries, each once: the Chaos ones (answered
+ * inside the batch), the DHT-backed ones (later the first time, from the
+ * cache after) and answers too large for a batch slot (sent alone).
+ */
+START_TEST(udp_batch_answers_go_to_their_senders)
+{
+	enum { SRC = 3, ROUNDS = 60 };
+	udp_max = 16384;
+	setup(8, 5000);
+	struct sockaddr_in a = gw_addr();
+	int fd[SRC];
+	for (int s = 0; s < SRC; s++) {
+		fd[s] = socket(AF_INET, SOCK_DGRAM, 0);
+		ck_assert_int_ge(fd[s], 0);
+		int rcv = 1 << 20;
+		setsockopt(fd[s], SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv));
+		struct sockaddr_in b = {.sin_family = AF_INET};
+		b.sin_addr.s_addr = htonl(0x7f000001 + (uint32_t)(s == 0 ? 0 : s + 1));
+		ck_assert_int_eq(bind(fd[s], (struct sockaddr *)&b, sizeof(b)), 0);
+		ck_assert_int_eq(connect(fd[s], (struct sockaddr *)&a, sizeof(a)), 0);
+	}
+	static const char *const names[] = {"id.server.", "www.example.", "big.example."};
+	static const uint16_t types[] = {DNS_T_TXT, DNS_T_A, DNS_T_TXT};
+	static const uint16_t classes[] = {DNS_C_CH, DNS_C_IN, DNS_C_IN};
+	for (int i = 0; i < ROUNDS; i++)
+		for (int s = 0; s < SRC; s++) {
+			uint8_t q[512];
+			int k = i % 3;
+			size_t qlen = w_query(q, sizeof(q), (uint16_t)(s * 1000 + i), names[k],
+					      types[k], classes[k], k == 2 ? 16000 : -1, false, 0);
+			ck_assert_int_eq(send(fd[s], q, qlen, 0), (ssize_t)qlen);
+		}
+	bool seen[SRC][ROUNDS] = {{false}};
+	unsigned got = 0, large = 0;
+	uint64_t end = wall_ms() + 30000;
+	static uint8_t buf[65536];
+	while (got < SRC * ROUNDS && wall_ms() < end) {
+		pump(fd[0], 5);
+		for (int s = 0; s < SRC; s++) {
+			ssize_t n;
+			while ((n = recv(fd[s], buf, sizeof(buf), MSG_DONTWAIT)) > 0) {
+				struct dns_msg m;
+				dns_msg_init(&m);
+				ck_assert_int_eq(dns_msg_parse(&m, buf, (size_t)n), 0);
+				ck_assert_uint_eq(m.id / 1000, (unsigned)s); /* to its sender */
+				unsigned i = m.id % 1000;
+				ck_assert_uint_lt(i, ROUNDS);
+				ck_assert_msg(!seen[s][i], "answer %u sent twice", (unsigned)m.id);
+				seen[s][i] = true;
+				got++;
+				ck_assert_uint_eq(dns_msg_rcode(&m), DNS_R_NOERROR);
+				ck_assert_uint_eq(m.qdcount, 1);
+				ck_assert_uint_eq(m.qd[0].qtype, types[i % 3]);
+				if (i % 3 == 1)
+					ck_assert_uint_eq(w_count(&m, DNS_S_ANSWER, DNS_T_A), 3);
+				if (i % 3 == 2) {
+					ck_assert_uint_gt((size_t)n, 4096);
+					large++;
+				}
+				dns_msg_clear(&m);
+			}
+		}
+	}
+	ck_assert_uint_eq(got, SRC * ROUNDS);
+	ck_assert_uint_eq(large, SRC * ROUNDS / 3);
+	struct gw_stats st;
+	gw_get_stats(G, &st);
+	ck_assert_uint_eq(st.queries_udp, SRC * ROUNDS);
+	for (int s = 0; s < SRC; s++)
+		close(fd[s]);
+	teardown();
+	udp_max = 0;
+}
+END_TEST
+
 static Suite *gateway_net_suite(void)
 {
 	Suite *s = suite_create("gateway_net");
@@ -334,6 +416,7 @@ static Suite *gateway_net_suite(void)
 	tcase_add_test(tc, udp_then_tcp);
 	tcase_add_test(tc, tcp_limits);
 	tcase_add_test(tc, udp_rate_limit_per_source);
+	tcase_add_test(tc, udp_batch_answers_go_to_their_senders);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -83,6 +83,8 @@ struct dht {
 	struct ddns_ratelimit *store_rl; /* p.store_peer_rate's buckets, NULL without */
 	struct tr_timer *maint_timer, *change_timer;
 	struct dht_wait *waits;
+	struct acc_op *sync_wait;   /* stored, waiting for the group commit */
+	bool sync_armed;            /* its deferred call is scheduled */
 	struct dbatch *batches;
 	struct suspect suspects[MAX_SUSPECTS];
 	size_t nsuspects;
@@ -377,6 +379,7 @@ struct acc_op {
 	void *ctx;
 	unsigned pending, copies;
 	char reason[REASON_LEN];
+	struct acc_op *sync_next; /* d->sync_wait */
 };
 
 static void acc_finish(struct dht *d, struct acc_op *a, int status)
@@ -434,6 +437,50 @@ static void count_refusal(struct dht *d, int status)
 		d->st.refused_full++;
 }
 
+static void acc_store_failed(struct dht *d, struct acc_op *a, int err)
+{
+	snprintf(a->reason, sizeof(a->reason), "%s: %s",
+		 err == -ENOSPC ? "store full" : "storage failed", ddns_strerror(err));
+	count_refusal(d, err);
+	acc_finish(d, a, err);
+}
+
+/* Stored durably: a primary pushes it to the replica set, the rest are done. */
+static void acc_durable(struct dht *d, struct acc_op *a)
+{
+	if (a->mode == ACC_PRIMARY) {
+		acc_replicate(d, a);
+		return;
+	}
+	a->copies = 1;
+	acc_finish(d, a, 0);
+}
+
+/* The group commit: one sync for every block stored since the last one,
+ * then each goes on (or fails, all together, when the commit failed). At
+ * dht_free (status DDNS_ECANCELLED) what was staged is still committed. */
+static void acc_sync(struct dht *d, void *ctx, int status, const void *data)
+{
+	(void)ctx;
+	(void)data;
+	d->sync_armed = false;
+	struct acc_op *list = d->sync_wait;
+	d->sync_wait = NULL;
+	int err = dht_store_sync(d->store);
+	d->st.store_syncs++;
+	while (list) {
+		struct acc_op *a = list;
+		list = a->sync_next;
+		d->st.store_synced++;
+		if (status)
+			acc_finish(d, a, status);
+		else if (err)
+			acc_store_failed(d, a, err);
+		else
+			acc_durable(d, a);
+	}
+}
+
 static void acc_validated(struct dht *d, void *ctx, int status, const void *data)
 {
 	struct acc_op *a = ctx;
@@ -465,13 +512,9 @@ static void acc_validated(struct dht *d, void *ctx, int status, const void *data
 		return;
 	}
 	if (!same) {
-		err = dht_store_put(d->store, a->key, meta, a->blk, a->len);
+		err = dht_store_stage(d->store, a->key, meta, a->blk, a->len);
 		if (err) {
-			snprintf(a->reason, sizeof(a->reason), "%s: %s",
-				 err == -ENOSPC ? "store full" : "storage failed",
-				 ddns_strerror(err));
-			count_refusal(d, err);
-			acc_finish(d, a, err);
+			acc_store_failed(d, a, err);
 			return;
 		}
 		dht_cache_del(d->cache, a->key);
@@ -481,12 +524,19 @@ static void acc_validated(struct dht *d, void *ctx, int status, const void *data
 		e->primary = a->mode == ACC_PRIMARY;
 		e->confirm_round = (uint16_t)d->round;
 	}
-	if (a->mode == ACC_PRIMARY) {
-		acc_replicate(d, a);
+	/* Acknowledged only once durable: the writes of this event-loop turn
+	 * share one commit (an identical copy may itself be uncommitted). */
+	if (dht_store_unsynced(d->store)) {
+		a->sync_next = d->sync_wait;
+		d->sync_wait = a;
+		if (!d->sync_armed) {
+			d->sync_armed = w_defer(d, acc_sync, NULL) == 0;
+			if (!d->sync_armed)
+				acc_sync(d, NULL, 0, NULL);
+		}
 		return;
 	}
-	a->copies = 1;
-	acc_finish(d, a, 0);
+	acc_durable(d, a);
 }
 
 /* Validate blk and take it in as mode says; done(status, copies, reason). */

@@ -222,6 +222,8 @@ struct dht_stats {
 	uint64_t overhead_bytes;      /* store memory beyond the stored blocks' own bytes */
 	uint64_t dropped_malformed;   /* node-to-node messages that did not parse */
 	uint64_t refused_rate;        /* copies over a peer's store_peer_rate */
+	uint64_t store_syncs;         /* group commits of the persistent store */
+	uint64_t store_synced;        /* copies acknowledged through them */
 };
 void dht_get_stats(struct dht *d, struct dht_stats *out);
 /* The parameters this instance runs with (its bounds, for reports such as

@@ -8,7 +8,10 @@
  *                                   zone block
  * An environment with records but no magic record is foreign; a magic record
  * of another format is refused. Record keys of any other length are corrupt.
- * Writes use LMDB's default durability (fsync on commit).
+ * Writes use LMDB's default durability (fsync on commit), grouped: writes
+ * staged by dht_store_stage go into one open write transaction, committed
+ * (one fsync for all of them) by dht_store_sync. Until then they are in
+ * memory only; a failed commit puts memory back to what LMDB holds.
  */
 #include "dht/store.h"
 
@@ -37,6 +40,10 @@ struct dht_store {
 	uint64_t bytes;
 	MDB_env *env;
 	MDB_dbi dbi;
+	MDB_txn *wtxn;                   /* the open write transaction, or NULL */
+	uint8_t (*staged)[DHT_KEY_LEN];  /* keys written in it (repeats allowed) */
+	size_t nstaged, cstaged;
+	int sync_err;                    /* a failure not yet reported by dht_store_sync */
 };
 
 static struct dht_zone *zone_get(struct dht_store *s, const uint8_t *zone, uint8_t zl, bool create)
@@ -155,6 +162,43 @@ static bool dir_empty_of_store(const char *dir, bool *has_store)
 	return empty;
 }
 
+/* Decode a block record; false when corrupt. blk points into v. */
+static bool rec_decode(const MDB_val *k, const MDB_val *v, struct dht_block_meta *meta,
+		       const uint8_t **blk, size_t *blen)
+{
+	struct ddns_rbuf r;
+	memset(meta, 0, sizeof(*meta));
+	ddns_rbuf_init(&r, v->mv_data, v->mv_size);
+	uint8_t f = ddns_rbuf_u8(&r);
+	meta->version = ddns_rbuf_u64(&r);
+	meta->expire_us = ddns_rbuf_u64(&r);
+	meta->zone_len = ddns_rbuf_u8(&r);
+	ddns_rbuf_copy(&r, meta->zone, meta->zone_len);
+	*blen = ddns_rbuf_left(&r);
+	*blk = ddns_rbuf_take(&r, *blen);
+	return k->mv_size == DHT_KEY_LEN && f == REC_FMT && !r.err && *blen <= DHT_MAX_BLOCK;
+}
+
+/* Write a block record in txn (an LMDB code). */
+static int rec_write(struct dht_store *s, MDB_txn *txn, const uint8_t key[DHT_KEY_LEN],
+		     const struct dht_block_meta *meta, const uint8_t *blk, size_t len)
+{
+	MDB_val k = {DHT_KEY_LEN, (void *)key}, v;
+	v.mv_size = 1 + 8 + 8 + 1 + meta->zone_len + len;
+	int rc = mdb_put(txn, s->dbi, &k, &v, MDB_RESERVE);
+	if (rc)
+		return rc;
+	struct ddns_wbuf w;
+	ddns_wbuf_init_fixed(&w, v.mv_data, v.mv_size);
+	ddns_wbuf_u8(&w, REC_FMT);
+	ddns_wbuf_u64(&w, meta->version);
+	ddns_wbuf_u64(&w, meta->expire_us);
+	ddns_wbuf_u8(&w, meta->zone_len);
+	ddns_wbuf_put(&w, meta->zone, meta->zone_len);
+	ddns_wbuf_put(&w, blk, len);
+	return 0;
+}
+
 static int load_all(struct dht_store *s, char *why, size_t whylen)
 {
 	MDB_txn *txn = NULL;
@@ -222,18 +266,10 @@ static int load_all(struct dht_store *s, char *why, size_t whylen)
 	while ((rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) == 0) {
 		if (k.mv_size == MAGIC_KEY_LEN && memcmp(k.mv_data, MAGIC_KEY, MAGIC_KEY_LEN) == 0)
 			continue;
-		struct ddns_rbuf r;
 		struct dht_block_meta meta;
-		memset(&meta, 0, sizeof(meta));
-		ddns_rbuf_init(&r, v.mv_data, v.mv_size);
-		uint8_t f = ddns_rbuf_u8(&r);
-		meta.version = ddns_rbuf_u64(&r);
-		meta.expire_us = ddns_rbuf_u64(&r);
-		meta.zone_len = ddns_rbuf_u8(&r);
-		ddns_rbuf_copy(&r, meta.zone, meta.zone_len);
-		size_t blen = ddns_rbuf_left(&r);
-		const uint8_t *blk = ddns_rbuf_take(&r, blen);
-		if (k.mv_size != DHT_KEY_LEN || f != REC_FMT || r.err || blen > DHT_MAX_BLOCK) {
+		const uint8_t *blk;
+		size_t blen;
+		if (!rec_decode(&k, &v, &meta, &blk, &blen)) {
 			snprintf(why, whylen, "corrupt block record (key %zu bytes, value %zu bytes)",
 				 (size_t)k.mv_size, (size_t)v.mv_size);
 			err = DDNS_ECORRUPT;
@@ -320,8 +356,11 @@ void dht_store_close(struct dht_store *s)
 		HASH_DEL(s->zones, z);
 		free(z);
 	}
+	if (s->wtxn)
+		(void)mdb_txn_commit(s->wtxn); /* what was staged, as at a sync */
 	if (s->env)
 		mdb_env_close(s->env);
+	free(s->staged);
 	free(s);
 }
 
@@ -384,34 +423,181 @@ int dht_store_check(struct dht_store *s, const uint8_t key[DHT_KEY_LEN],
 	return 0;
 }
 
+/* ---- grouped writes ---- */
+
+/* Memory back to what LMDB holds for every staged key (after the write
+ * transaction was aborted or failed to commit). */
+static void rollback(struct dht_store *s)
+{
+	MDB_txn *rt = NULL;
+	if (mdb_txn_begin(s->env, NULL, MDB_RDONLY, &rt) != 0)
+		rt = NULL;
+	for (size_t i = 0; i < s->nstaged; i++) {
+		const uint8_t *key = s->staged[i];
+		MDB_val k = {DHT_KEY_LEN, (void *)key}, v;
+		struct dht_block_meta meta;
+		const uint8_t *blk;
+		size_t blen;
+		if (rt && mdb_get(rt, s->dbi, &k, &v) == 0 && rec_decode(&k, &v, &meta, &blk, &blen)) {
+			(void)mem_put(s, key, &meta, blk, blen);
+		} else {
+			struct dht_entry *e = dht_store_find(s, key);
+			if (e)
+				entry_unlink(s, e);
+		}
+	}
+	if (rt)
+		mdb_txn_abort(rt);
+	s->nstaged = 0;
+}
+
+/* Commit the open write transaction; on failure memory is rolled back. */
+static int commit(struct dht_store *s)
+{
+	if (!s->wtxn)
+		return 0;
+	int rc = mdb_txn_commit(s->wtxn);
+	s->wtxn = NULL;
+	if (rc) {
+		rollback(s);
+		return lmdb_err(rc);
+	}
+	s->nstaged = 0;
+	return 0;
+}
+
+/* Is key's committed record what memory holds (version, length, bytes)? */
+static bool committed_same(struct dht_store *s, MDB_txn *rt, const uint8_t key[DHT_KEY_LEN])
+{
+	struct dht_entry *e = dht_store_find(s, key);
+	MDB_val k = {DHT_KEY_LEN, (void *)key}, v;
+	int rc = mdb_get(rt, s->dbi, &k, &v);
+	if (rc == MDB_NOTFOUND)
+		return !e;
+	struct dht_block_meta meta;
+	const uint8_t *blk;
+	size_t blen;
+	return rc == 0 && e && rec_decode(&k, &v, &meta, &blk, &blen) && meta.version == e->version &&
+	       blen == e->len && memcmp(blk, e->data + DHT_VAL_HDR, blen) == 0;
+}
+
+/* The write transaction failed mid-way (LMDB then wants it aborted: the map
+ * or the transaction is full, or memory ran out): abort it and write the
+ * other staged changes again from memory, each in its own transaction as
+ * an unstaged write would be, so that near a full map every one that fits
+ * is kept. One that cannot be written is undone in memory too, and the
+ * failure waits for dht_store_sync. */
+static void restage(struct dht_store *s)
+{
+	mdb_txn_abort(s->wtxn);
+	s->wtxn = NULL;
+	for (size_t i = 0; i < s->nstaged; i++) {
+		const uint8_t *key = s->staged[i];
+		MDB_txn *t = NULL;
+		int rc = mdb_txn_begin(s->env, NULL, 0, &t);
+		if (rc == 0 && committed_same(s, t, key)) {
+			mdb_txn_abort(t);
+			continue;
+		}
+		struct dht_entry *e = dht_store_find(s, key);
+		if (rc == 0 && e) {
+			struct dht_block_meta meta;
+			memset(&meta, 0, sizeof(meta));
+			meta.version = e->version;
+			meta.expire_us = e->expire_us;
+			meta.zone_len = e->zone->zkey[0];
+			memcpy(meta.zone, e->zone->zkey + 1, meta.zone_len);
+			rc = rec_write(s, t, key, &meta, e->data + DHT_VAL_HDR, e->len);
+		} else if (rc == 0) {
+			MDB_val k = {DHT_KEY_LEN, (void *)key};
+			rc = mdb_del(t, s->dbi, &k, NULL);
+			if (rc == MDB_NOTFOUND)
+				rc = 0;
+		}
+		if (rc == 0) {
+			rc = mdb_txn_commit(t);
+			t = NULL;
+		}
+		if (t)
+			mdb_txn_abort(t);
+		if (rc) {
+			/* this key back to what LMDB holds */
+			size_t keep = s->nstaged;
+			uint8_t (*all)[DHT_KEY_LEN] = s->staged;
+			s->staged = all + i;
+			s->nstaged = 1;
+			rollback(s);
+			s->staged = all;
+			s->nstaged = keep;
+			s->sync_err = lmdb_err(rc);
+		}
+	}
+	s->nstaged = 0;
+}
+
+/* The open write transaction (begun when none is), the key noted in it. */
+static int stage_begin(struct dht_store *s, const uint8_t key[DHT_KEY_LEN])
+{
+	if (s->nstaged == s->cstaged) {
+		size_t c = s->cstaged ? 2 * s->cstaged : 64;
+		void *p = realloc(s->staged, c * sizeof(*s->staged));
+		if (!p)
+			return -ENOMEM;
+		s->staged = p;
+		s->cstaged = c;
+	}
+	if (!s->wtxn) {
+		int rc = mdb_txn_begin(s->env, NULL, 0, &s->wtxn);
+		if (rc) {
+			s->wtxn = NULL;
+			return lmdb_err(rc);
+		}
+	}
+	memcpy(s->staged[s->nstaged++], key, DHT_KEY_LEN);
+	return 0;
+}
+
+int dht_store_stage(struct dht_store *s, const uint8_t key[DHT_KEY_LEN],
+		    const struct dht_block_meta *meta, const uint8_t *blk, size_t len)
+{
+	if (!s->env)
+		return mem_put(s, key, meta, blk, len);
+	int err = stage_begin(s, key);
+	if (err)
+		return err;
+	int rc = rec_write(s, s->wtxn, key, meta, blk, len);
+	if (rc == 0 && (err = mem_put(s, key, meta, blk, len)) == 0)
+		return 0;
+	/* Not taken: LMDB has it in a transaction it wants aborted (map or
+	 * transaction full), or memory could not take it. The key stays
+	 * noted: rewriting from memory puts back what it held. */
+	restage(s);
+	return err ? err : lmdb_err(rc == MDB_TXN_FULL ? MDB_MAP_FULL : rc);
+}
+
+int dht_store_sync(struct dht_store *s)
+{
+	int rc = commit(s);
+	if (rc == 0)
+		rc = s->sync_err;
+	s->sync_err = 0;
+	return rc;
+}
+
+bool dht_store_unsynced(const struct dht_store *s)
+{
+	return s->wtxn != NULL || s->sync_err != 0;
+}
+
 int dht_store_put(struct dht_store *s, const uint8_t key[DHT_KEY_LEN],
 		  const struct dht_block_meta *meta, const uint8_t *blk, size_t len)
 {
-	if (s->env) {
-		MDB_txn *txn;
-		int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
-		if (rc)
-			return lmdb_err(rc);
-		MDB_val k = {DHT_KEY_LEN, (void *)key}, v;
-		v.mv_size = 1 + 8 + 8 + 1 + meta->zone_len + len;
-		rc = mdb_put(txn, s->dbi, &k, &v, MDB_RESERVE);
-		if (rc == 0) {
-			struct ddns_wbuf w;
-			ddns_wbuf_init_fixed(&w, v.mv_data, v.mv_size);
-			ddns_wbuf_u8(&w, REC_FMT);
-			ddns_wbuf_u64(&w, meta->version);
-			ddns_wbuf_u64(&w, meta->expire_us);
-			ddns_wbuf_u8(&w, meta->zone_len);
-			ddns_wbuf_put(&w, meta->zone, meta->zone_len);
-			ddns_wbuf_put(&w, blk, len);
-			rc = mdb_txn_commit(txn);
-		} else {
-			mdb_txn_abort(txn);
-		}
-		if (rc)
-			return lmdb_err(rc);
-	}
-	return mem_put(s, key, meta, blk, len);
+	int rc = dht_store_stage(s, key, meta, blk, len);
+	if (rc)
+		return rc;
+	if ((rc = commit(s)) != 0)
+		s->sync_err = rc; /* for those waiting on other staged writes */
+	return rc;
 }
 
 int dht_store_del(struct dht_store *s, const uint8_t key[DHT_KEY_LEN])
@@ -420,18 +606,22 @@ int dht_store_del(struct dht_store *s, const uint8_t key[DHT_KEY_LEN])
 	if (!e)
 		return 0;
 	if (s->env) {
-		MDB_txn *txn;
-		int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
+		int rc = stage_begin(s, key);
 		if (rc)
-			return lmdb_err(rc);
+			return rc;
 		MDB_val k = {DHT_KEY_LEN, (void *)key};
-		rc = mdb_del(txn, s->dbi, &k, NULL);
-		if (rc == 0 || rc == MDB_NOTFOUND)
-			rc = mdb_txn_commit(txn);
-		else
-			mdb_txn_abort(txn);
-		if (rc)
+		rc = mdb_del(s->wtxn, s->dbi, &k, NULL);
+		if (rc && rc != MDB_NOTFOUND) {
+			restage(s);
 			return lmdb_err(rc);
+		}
+		entry_unlink(s, e);
+		/* Committed at once, with whatever else was staged. */
+		if ((rc = commit(s)) != 0) {
+			s->sync_err = rc;
+			return rc;
+		}
+		return 0;
 	}
 	entry_unlink(s, e);
 	return 0;

@@ -66,11 +66,24 @@ int dht_store_check(struct dht_store *s, const uint8_t key[DHT_KEY_LEN],
 		    const struct dht_block_meta *meta, const uint8_t *blk, size_t len,
 		    bool check_quota, uint64_t quota_bytes, uint64_t quota_blocks,
 		    uint64_t max_bytes, bool *same, char *reason, size_t reasonlen) DDNS_WUR;
-/* Insert or replace (no checks). Durable before it returns. 0, -ENOMEM,
- * -ENOSPC (the LMDB map or the disk is full; the store is unchanged), -EIO. */
+/* Insert or replace (no checks), staged: in memory at once, in LMDB's open
+ * write transaction, durable only after dht_store_sync (so that the writes
+ * of one event-loop turn share one commit). 0, -ENOMEM, -ENOSPC (the LMDB
+ * map is full; the store is unchanged for key), -EIO. A memory-only store
+ * has nothing to sync. */
+int dht_store_stage(struct dht_store *s, const uint8_t key[DHT_KEY_LEN],
+		    const struct dht_block_meta *meta, const uint8_t *blk, size_t len) DDNS_WUR;
+/* Commit the staged writes (one fsync). 0 when every write staged since the
+ * last sync is durable; otherwise the error (-ENOSPC when the disk is full,
+ * -EIO), and the failed writes are undone in memory too. */
+int dht_store_sync(struct dht_store *s) DDNS_WUR;
+/* Are there staged writes (or a failure) dht_store_sync has to report? */
+bool dht_store_unsynced(const struct dht_store *s);
+/* Stage and sync at once: durable before it returns. Errors as above. */
 int dht_store_put(struct dht_store *s, const uint8_t key[DHT_KEY_LEN],
 		  const struct dht_block_meta *meta, const uint8_t *blk, size_t len) DDNS_WUR;
-/* Remove a block (durably). 0 or -EIO; missing keys are fine. */
+/* Remove a block (durably, committing what was staged with it). 0 or -EIO;
+ * missing keys are fine. */
 int dht_store_del(struct dht_store *s, const uint8_t key[DHT_KEY_LEN]) DDNS_WUR;
 /* The hash table, for iteration (HASH_ITER); do not modify it. */
 struct dht_entry *dht_store_all(struct dht_store *s);

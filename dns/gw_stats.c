@@ -194,12 +194,15 @@ size_t gw_ch_strings(struct gw *g, const struct dns_name *qname,
 			 o->rpcs.mean, o->hops.median, o->hops.p90, o->hops.max, o->hops.mean);
 		snprintf(txt[n++], 256,
 			 "overlay=%s blocks_primary=%llu blocks_replica=%llu blocks_cache=%llu "
-			 "bytes_stored=%llu dht_gets=%llu dht_gets_local=%llu",
+			 "bytes_stored=%llu dht_gets=%llu dht_gets_local=%llu "
+			 "store_syncs=%llu store_synced=%llu",
 			 o->name, (unsigned long long)o->dht.blocks_primary,
 			 (unsigned long long)o->dht.blocks_replica,
 			 (unsigned long long)o->dht.blocks_cache,
 			 (unsigned long long)o->dht.bytes_stored, (unsigned long long)o->dht.gets,
-			 (unsigned long long)o->dht.gets_local);
+			 (unsigned long long)o->dht.gets_local,
+			 (unsigned long long)o->dht.store_syncs,
+			 (unsigned long long)o->dht.store_synced);
 	}
 	return n;
 }

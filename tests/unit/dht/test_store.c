@@ -1,10 +1,12 @@
 /*
  * test_store.c - dht/store.c: LMDB persistence (blocks survive reopening, as
- * after kill -9, since every put is committed before it returns), corrupt
+ * after kill -9, since every put is committed before it returns), grouped
+ * commits of staged writes (and a map that fills mid-group), corrupt
  * and foreign data directories refused with DDNS_ECORRUPT, version and quota
  * checks, the LRU cache bounded by bytes with expiry; and dht/msg.c codecs.
  */
 #include <check.h>
+#include <stdbool.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -124,6 +126,106 @@ START_TEST(map_full)
 		ck_assert_uint_eq(e->len, sizeof(blk));
 		ck_assert_uint_eq(e->data[DHT_VAL_HDR + 100], (uint8_t)('a' + i % 26));
 	}
+	dht_store_close(s);
+	rmtree(dir);
+}
+END_TEST
+
+/* Grouped writes: blocks staged into one open transaction are in memory at
+ * once and durable after dht_store_sync. When the map fills mid-group, the
+ * block that does not fit is refused (-ENOSPC, the store unchanged for it)
+ * and LMDB's aborted
+ * transaction is written again from memory, so every block staged before
+ * the refusal is there after the sync and a reopen. */
+START_TEST(staged_group_commit)
+{
+	const char *dir = tmpdir();
+	char sub[128], why[256];
+	snprintf(sub, sizeof(sub), "%s/store", dir);
+	struct dht_store *s;
+	const size_t map = 256 * 1024;
+	ck_assert_int_eq(dht_store_open(sub, map, &s, why, sizeof(why)), 0);
+	static uint8_t blk[3000];
+	struct dht_block_meta m;
+	uint8_t key[DHT_KEY_LEN], k0[DHT_KEY_LEN];
+	memset(k0, 0xee, sizeof(k0));
+	meta_of(&m, "z.", 1);
+	ck_assert_int_eq(dht_store_put(s, k0, &m, (const uint8_t *)"old", 3), 0);
+	ck_assert(!dht_store_unsynced(s));
+	meta_of(&m, "z.", 2);
+	ck_assert_int_eq(dht_store_stage(s, k0, &m, (const uint8_t *)"new!", 4), 0);
+	ck_assert(dht_store_unsynced(s));
+	ck_assert_uint_eq(dht_store_find(s, k0)->version, 2);
+	int n = 0, rc = 0;
+	for (; n < 1000; n++) {
+		memset(key, 0, sizeof(key));
+		memcpy(key, &n, sizeof(n));
+		memset(blk, 'a' + n % 26, sizeof(blk));
+		meta_of(&m, "z.", 1);
+		if ((rc = dht_store_stage(s, key, &m, blk, sizeof(blk))) != 0)
+			break;
+	}
+	ck_assert_int_eq(rc, -ENOSPC);
+	ck_assert_int_gt(n, 10);
+	/* Written again one by one, a few of the group may no longer fit:
+	 * those are undone in memory, and the sync reports it. */
+	size_t kept = dht_store_count(s);
+	ck_assert_uint_ge(kept, 10);
+	ck_assert_uint_le(kept, (size_t)n + 1);
+	bool have[1000] = {false};
+	for (int i = 0; i < n; i++) {
+		memset(key, 0, sizeof(key));
+		memcpy(key, &i, sizeof(i));
+		have[i] = dht_store_find(s, key) != NULL;
+	}
+	memset(key, 0, sizeof(key));
+	memcpy(key, &n, sizeof(n));
+	ck_assert_ptr_null(dht_store_find(s, key));
+	struct dht_entry *e = dht_store_find(s, k0);
+	ck_assert_ptr_nonnull(e);
+	ck_assert_uint_eq(e->version, 2);
+	ck_assert(dht_store_unsynced(s) == (kept < (size_t)n + 1)); /* the undone ones wait for the sync */
+	rc = dht_store_sync(s);
+	if (kept == (size_t)n + 1)
+		ck_assert_int_eq(rc, 0);
+	else
+		ck_assert_int_eq(rc, -ENOSPC);
+	ck_assert(!dht_store_unsynced(s));
+	ck_assert_int_eq(dht_store_sync(s), 0); /* nothing more to commit */
+	dht_store_close(s);
+	ck_assert_int_eq(dht_store_open(sub, map, &s, why, sizeof(why)), 0);
+	ck_assert_uint_eq(dht_store_count(s), kept);
+	e = dht_store_find(s, k0);
+	ck_assert_ptr_nonnull(e);
+	ck_assert_uint_eq(e->version, 2);
+	ck_assert_mem_eq(e->data + DHT_VAL_HDR, "new!", 4);
+	for (int i = 0; i < n; i++) {
+		memset(key, 0, sizeof(key));
+		memcpy(key, &i, sizeof(i));
+		e = dht_store_find(s, key);
+		ck_assert(have[i] == (e != NULL));
+		if (!e)
+			continue;
+		ck_assert_uint_eq(e->len, sizeof(blk));
+		ck_assert_uint_eq(e->data[DHT_VAL_HDR + 100], (uint8_t)('a' + i % 26));
+	}
+	memset(key, 0, sizeof(key));
+	memcpy(key, &n, sizeof(n));
+	ck_assert_ptr_null(dht_store_find(s, key));
+	/* A delete commits what was staged with it. */
+	meta_of(&m, "z.", 4);
+	ck_assert_int_eq(dht_store_stage(s, k0, &m, (const uint8_t *)"four", 4), 0);
+	int first = 0;
+	while (!have[first])
+		first++;
+	memset(key, 0, sizeof(key));
+	memcpy(key, &first, sizeof(first));
+	ck_assert_int_eq(dht_store_del(s, key), 0);
+	ck_assert(!dht_store_unsynced(s));
+	dht_store_close(s);
+	ck_assert_int_eq(dht_store_open(sub, map, &s, why, sizeof(why)), 0);
+	ck_assert_uint_eq(dht_store_count(s), kept - 1);
+	ck_assert_uint_eq(dht_store_find(s, k0)->version, 4);
 	dht_store_close(s);
 	rmtree(dir);
 }
@@ -301,6 +403,7 @@ int main(void)
 	TCase *tc = tcase_create("store");
 	tcase_add_test(tc, persist_reopen);
 	tcase_add_test(tc, map_full);
+	tcase_add_test(tc, staged_group_commit);
 	tcase_add_test(tc, corrupt_and_foreign);
 	tcase_add_test(tc, version_and_quota);
 	tcase_add_test(tc, cache_lru_and_expiry);

@@ -30,7 +30,8 @@
 
 #define PUB_MAX_KEYS 16
 #define PUB_MAX_FILES 64
-#define PUB_WINDOW 32 /* requests in flight */
+#define PUB_WINDOW 128 /* requests in flight (default of --window) */
+#define PUB_WINDOW_MAX 1024
 
 static void publish_usage(FILE *f)
 {
@@ -38,7 +39,7 @@ static void publish_usage(FILE *f)
 		"usage: ddns publish --node ADDR:PORT [--key K.private ...] [--chain FILE ...]\n"
 		"                    [--origin NAME] [--inception T] [--expiration T]\n"
 		"                    [--overlay kad16|chord] [--no-chain] [--force] [--quiet]\n"
-		"                    ZONEFILE...\n"
+		"                    [--window N] [--timeout S] ZONEFILE...\n"
 		"\n"
 		"Inserts every signed RRset of the zone file(s) into the DHT through the\n"
 		"node, one block per RRset. With --key, the RRsets of the key's zone are\n"
@@ -59,6 +60,7 @@ static void publish_usage(FILE *f)
 		"                    the node runs)\n"
 		"  --force           put every block, even unchanged ones\n"
 		"  --timeout S       per request (default 30)\n"
+		"  --window N        requests in flight at once, 1-1024 (default 128)\n"
 		"  --quiet           no progress bar, only the summary\n"
 		"Exit status: 0 all published or unchanged, 1 something refused or\n"
 		"failed, 2 usage or input errors.\n");
@@ -99,6 +101,13 @@ struct pub {
 };
 
 /* ---- progress -------------------------------------------------------- */
+
+static double mono_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 static void progress(struct pub *p, bool final)
 {
@@ -470,10 +479,19 @@ static size_t count_unsigned(struct dns_rrlist *l)
 		if (dns_rrlist_add(&copy, &l->rr[i]) != 0)
 			break;
 	dns_rrlist_sort_canonical(&copy);
-	for (size_t i = 0, j; i < copy.n; i = j) {
-		j = dns_rrset_end(&copy, i);
-		if (copy.rr[i].type != DNS_T_RRSIG && !has_sig(l, &copy.rr[i]))
-			n++;
+	/* sorted: an owner's RRSIGs are among its own records */
+	for (size_t g = 0, ge; g < copy.n; g = ge) {
+		for (ge = g + 1; ge < copy.n && dns_name_equal(&copy.rr[ge].owner, &copy.rr[g].owner);
+		     ge++)
+			;
+		const struct dns_rrlist group = {copy.rr + g, ge - g, ge - g};
+		for (size_t i = g, j; i < ge; i = j) {
+			j = dns_rrset_end(&copy, i);
+			if (j > ge)
+				j = ge;
+			if (copy.rr[i].type != DNS_T_RRSIG && !has_sig(&group, &copy.rr[i]))
+				n++;
+		}
 	}
 	dns_rrlist_free(&copy);
 	return n;
@@ -506,6 +524,7 @@ int ddns_cmd_publish(int argc, char **argv)
 	bool carry = true, force = false, quiet = false;
 	uint8_t only = 0;
 	double timeout = 30;
+	unsigned window = PUB_WINDOW;
 	int ret = 2;
 	const struct cmd_opt opts[] = {
 		CMD_O("node", 0, CMD_STR, &node), CMD_O("key", 0, CMD_STRS, &keys),
@@ -514,6 +533,7 @@ int ddns_cmd_publish(int argc, char **argv)
 		CMD_O("expiration", 0, CMD_STR, &exp_s), CMD_O("overlay", 0, CMD_OVERLAY, &only),
 		CMD_FLAG("force", 0, CMD_BOOL, &force, 1), CMD_O("timeout", 0, CMD_TIMEOUT, &timeout),
 		CMD_FLAG("quiet", 0, CMD_BOOL, &quiet, 1),
+		CMD_RANGE_K("window", CMD_UINT, &window, 1, PUB_WINDOW_MAX),
 	};
 	int pr = cmd_parse("publish", argc, argv, opts, sizeof(opts) / sizeof(*opts), publish_usage);
 	if (pr)
@@ -618,6 +638,7 @@ int ddns_cmd_publish(int argc, char **argv)
 	for (size_t i = 0; i < p.novl; i++)
 		all_mask |= (uint8_t)OVL_BIT(p.ovl[i]);
 
+	double t_start = mono_s(), t_check = 0, t_put;
 	for (int pass = 0; pass < 2; pass++) {
 		dns_rrlist_clear(&signed_rrs);
 		dns_blocklist_free(&p.blocks);
@@ -670,6 +691,7 @@ int ddns_cmd_publish(int argc, char **argv)
 			break;
 		}
 		/* Phase 1: what is stored already? */
+		double t0 = mono_s();
 		p.progress = !quiet && isatty(2);
 		p.phase = "checking";
 		p.steps = p.blocks.n * p.novl;
@@ -682,7 +704,7 @@ int ddns_cmd_publish(int argc, char **argv)
 					goto out;
 				}
 				*g = (struct get_ctx){&p, &p.items[i], p.ovl[o]};
-				ddns_client_wait(p.cl, PUB_WINDOW - 1);
+				ddns_client_wait(p.cl, window - 1);
 				rc = ddns_client_get_async(p.cl, p.ovl[o], 0,
 							   p.blocks.v[i].owner.data,
 							   p.blocks.v[i].owner.len, p.blocks.v[i].type,
@@ -695,6 +717,7 @@ int ddns_cmd_publish(int argc, char **argv)
 		}
 		ddns_client_wait(p.cl, 0);
 		progress(&p, true);
+		t_check += mono_s() - t0;
 		/* A changed RRset whose stored signature is not older than
 		 * ours would be refused as a replay: sign again, later. */
 		uint64_t maxv = 0;
@@ -710,6 +733,7 @@ int ddns_cmd_publish(int argc, char **argv)
 	}
 
 	/* Phase 2: put what changed. */
+	t_put = mono_s();
 	p.phase = "publishing";
 	p.steps = 0;
 	p.steps_done = 0;
@@ -722,7 +746,7 @@ int ddns_cmd_publish(int argc, char **argv)
 			p.unchanged++;
 			continue;
 		}
-		ddns_client_wait(p.cl, PUB_WINDOW - 1);
+		ddns_client_wait(p.cl, window - 1);
 		rc = ddns_client_put_async(p.cl, it->need_mask, it->blk->data, it->blk->len,
 					   on_put, it);
 		if (rc) {
@@ -732,6 +756,7 @@ int ddns_cmd_publish(int argc, char **argv)
 		}
 	}
 	ddns_client_wait(p.cl, 0);
+	t_put = mono_s() - t_put;
 	if (p.steps) {
 		p.steps_done = p.steps;
 		progress(&p, true);
@@ -760,7 +785,9 @@ int ddns_cmd_publish(int argc, char **argv)
 	if (p.unsigned_skipped)
 		printf(" (%zu unsigned RRsets skipped: delegation NS, glue%s)", p.unsigned_skipped,
 		       sg.nkeys ? "" : ", or unsigned input");
-	printf("\n");
+	double t_all = mono_s() - t_start;
+	printf("; %.2f s (signing %.2f, checking %.2f, storing %.2f)\n", t_all,
+	       t_all - t_check - t_put, t_check, t_put);
 	ret = p.refused ? 1 : 0;
 out:
 	for (size_t i = 0; i < sg.nkeys; i++)

@@ -754,18 +754,30 @@ static void nsec_sets_free(struct nsec_sets *ns)
 static int collect_nsec(const struct dns_rrlist *z, const struct dns_name *apex,
 			struct nsec_sets *ns)
 {
-	for (size_t i = 0; i < z->n; i++) {
-		const struct dns_rr *rr = &z->rr[i];
-		if (rr->type != DNS_T_NSEC || !dns_name_is_subdomain(&rr->owner, apex))
+	size_t cap = 0;
+	for (size_t g = 0, ge; g < z->n; g = ge) {
+		/* sorted: an owner's records (its RRSIGs too) are together, so its
+		 * NSEC set is looked for within its group, not the whole zone */
+		for (ge = g + 1; ge < z->n && dns_name_equal(&z->rr[ge].owner, &z->rr[g].owner); ge++)
+			;
+		size_t i = g;
+		while (i < ge && z->rr[i].type != DNS_T_NSEC)
+			i++;
+		const struct dns_rr *rr = &z->rr[i < ge ? i : g];
+		if (i == ge || !dns_name_is_subdomain(&rr->owner, apex))
 			continue;
-		if (ns->n && dns_name_equal(dns_block_set_owner(&ns->v[ns->n - 1]), &rr->owner))
-			continue; /* sorted: an owner's records are together */
-		struct dns_block_set *v = realloc(ns->v, (ns->n + 1) * sizeof(*v));
-		if (!v)
-			return -ENOMEM;
-		ns->v = v;
+		if (ns->n == cap) {
+			size_t nc = cap ? 2 * cap : 256;
+			struct dns_block_set *v = realloc(ns->v, nc * sizeof(*v));
+			if (!v)
+				return -ENOMEM;
+			ns->v = v;
+			cap = nc;
+		}
+		struct dns_block_set *v = ns->v;
 		memset(&v[ns->n], 0, sizeof(*v));
-		int rc = dns_block_set_from_list(&v[ns->n++], z, &rr->owner, DNS_T_NSEC);
+		const struct dns_rrlist group = {z->rr + g, ge - g, ge - g};
+		int rc = dns_block_set_from_list(&v[ns->n++], &group, &rr->owner, DNS_T_NSEC);
 		if (rc)
 			return rc;
 		if (v[ns->n - 1].rrs.n != 1 || v[ns->n - 1].sigs.n == 0) {

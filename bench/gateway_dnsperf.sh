@@ -21,6 +21,7 @@
 # dnsperf run is bounded by -l. Each run is also printed as a ratio to NSD
 # (its qps over NSD's in the same run). Not part of make check.
 set -eu
+. "$(dirname "$0")/lib.sh"
 
 build=$(cd "${1:-.}" && pwd)
 out=${2:-$(mktemp -d "${TMPDIR:-/tmp}/gw-dnsperf.XXXXXX")}
@@ -45,37 +46,10 @@ done
 nsd_pid=
 ub_pid=
 tb_pid=
-cleanup() {
-	# Stop what we started, by PID: SIGTERM, then SIGKILL after 15 s.
-	for p in $tb_pid $ub_pid $nsd_pid; do
-		kill -TERM "$p" 2>/dev/null || :
-	done
-	for p in $tb_pid $ub_pid $nsd_pid; do
-		i=0
-		while kill -0 "$p" 2>/dev/null && [ $i -lt 150 ]; do
-			sleep 0.1; i=$((i + 1))
-		done
-		kill -KILL "$p" 2>/dev/null || :
-		wait "$p" 2>/dev/null || :
-	done
-}
+cleanup() { bench_stop $tb_pid $ub_pid $nsd_pid; }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# Free UDP+TCP ports on 127.0.0.1 (bound by the kernel, then released).
-free_port() {
-	python3 -c '
-import socket
-while True:
-    t = socket.socket(socket.AF_INET, socket.SOCK_STREAM); t.bind(("127.0.0.1", 0))
-    p = t.getsockname()[1]
-    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    try:
-        u.bind(("127.0.0.1", p)); break
-    except OSError:
-        t.close(); u.close()
-print(p)'
-}
 
 # --- the zone: one A record per name, the same for NSD and DDNS ---------
 total=$((CACHED + UNCACHED))

@@ -22,6 +22,7 @@
 # free ports); every process started here is stopped by its PID on exit;
 # the answer check is bounded in count and time. Not part of make check.
 set -eu
+. "$(dirname "$0")/lib.sh"
 
 build=$(cd "${1:-.}" && pwd)
 out=${2:-$(mktemp -d "${TMPDIR:-/tmp}/publish-bench.XXXXXX")}
@@ -41,35 +42,10 @@ done
 
 tb_pid=
 nsd_pid=
-cleanup() {
-	for p in $tb_pid $nsd_pid; do
-		kill -TERM "$p" 2>/dev/null || :
-	done
-	for p in $tb_pid $nsd_pid; do
-		i=0
-		while kill -0 "$p" 2>/dev/null && [ $i -lt 150 ]; do
-			sleep 0.1; i=$((i + 1))
-		done
-		kill -KILL "$p" 2>/dev/null || :
-		wait "$p" 2>/dev/null || :
-	done
-}
+cleanup() { bench_stop $tb_pid $nsd_pid; }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-free_port() {
-	python3 -c '
-import socket
-while True:
-    t = socket.socket(socket.AF_INET, socket.SOCK_STREAM); t.bind(("127.0.0.1", 0))
-    p = t.getsockname()[1]
-    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    try:
-        u.bind(("127.0.0.1", p)); break
-    except OSError:
-        t.close(); u.close()
-print(p)'
-}
 now() { date +%s.%N; }
 secs() { echo "$2 - $1" | bc; }
 

@@ -37,11 +37,7 @@ REPLICAS=${REPLICAS:-}
 CLIENTS=${CLIENTS:-1}
 OUTSTANDING=${OUTSTANDING:-100}
 
-for t in dnsperf nsd unbound dig python3; do
-	command -v "$t" >/dev/null 2>&1 || { echo "gateway_dnsperf: $t not installed" >&2; exit 77; }
-done
-[ -x "$build/ddns" ] && [ -x "$build/ddnsd" ] || {
-	echo "gateway_dnsperf: no ddns/ddnsd in $build" >&2; exit 2; }
+bench_need gateway_dnsperf "$build" dnsperf nsd unbound dig python3
 
 nsd_pid=
 ub_pid=
@@ -98,29 +94,7 @@ nsd_port=$(free_port)
 nsdir=$out/nsd
 mkdir -p "$nsdir"
 cp "$zone" "$nsdir/bench.zone"
-cat >"$nsdir/nsd.conf" <<EOF
-server:
-	ip-address: 127.0.0.1
-	port: $nsd_port
-	server-count: 1
-	username: ""
-	chroot: ""
-	zonesdir: "$nsdir"
-	database: ""
-	zonelistfile: "$nsdir/zone.list"
-	xfrdfile: "$nsdir/xfrd.state"
-	xfrdir: "$nsdir"
-	pidfile: "$nsdir/nsd.pid"
-	logfile: "$nsdir/nsd.log"
-	verbosity: 1
-	rrl-ratelimit: 0
-	rrl-whitelist-ratelimit: 0
-remote-control:
-	control-enable: no
-zone:
-	name: "bench."
-	zonefile: "bench.zone"
-EOF
+bench_nsd_conf "$nsdir" "$nsd_port" "$nsdir/bench.zone"
 nsd -c "$nsdir/nsd.conf" -d >"$nsdir/stderr" 2>&1 &
 nsd_pid=$!
 i=0
@@ -195,16 +169,9 @@ gw_port=$(free_port)
 set -- --nodes "$NODES" --zone "$zone" --workdir "$out/testbed" --dns "127.0.0.1:$gw_port" --duration 1800
 for o in $OVERLAYS; do set -- "$@" --overlay "$o"; done
 [ -n "$REPLICAS" ] && set -- "$@" --replicas "$REPLICAS"
-echo "+ ddns testbed $*" >"$out/testbed.out"
 mkdir -p "$out/testbed"
 t0=$(date +%s)
-"$build/ddns" testbed "$@" >>"$out/testbed.out" 2>"$out/testbed.err" &
-tb_pid=$!
-until grep -q 'The testbed is up' "$out/testbed.out" 2>/dev/null; do
-	kill -0 "$tb_pid" 2>/dev/null || {
-		echo "gateway_dnsperf: the testbed exited" >&2; tail -20 "$out/testbed.err" >&2; exit 1; }
-	sleep 1
-done
+bench_testbed gateway_dnsperf "$build" "$out" "$@"
 echo "testbed up after $(($(date +%s) - t0)) s, gateway on 127.0.0.1:$gw_port" >&2
 
 stats() { # label

@@ -34,11 +34,7 @@ OVERLAY=${OVERLAY:-kad16}
 WINDOW=${WINDOW:-}
 RUNS=${RUNS:-2}
 
-for t in nsd dig python3; do
-	command -v "$t" >/dev/null 2>&1 || { echo "publish bench: $t not installed" >&2; exit 77; }
-done
-[ -x "$build/ddns" ] && [ -x "$build/ddnsd" ] || {
-	echo "publish bench: no ddns/ddnsd in $build" >&2; exit 2; }
+bench_need "publish bench" "$build" nsd dig python3
 
 tb_pid=
 nsd_pid=
@@ -77,16 +73,8 @@ names() { # the zone's names, one per line
 
 # --- the testbed ---------------------------------------------------------
 gw_port=$(free_port)
-set -- --nodes "$NODES" --overlay "$OVERLAY" --zone "$out/small.zone" \
-	--workdir "$out/testbed" --dns "127.0.0.1:$gw_port" --duration 3600
-echo "+ ddns testbed $*" >"$out/testbed.out"
-"$build/ddns" testbed "$@" >>"$out/testbed.out" 2>"$out/testbed.err" &
-tb_pid=$!
-until grep -q 'The testbed is up' "$out/testbed.out" 2>/dev/null; do
-	kill -0 "$tb_pid" 2>/dev/null || {
-		echo "publish bench: the testbed exited" >&2; tail -20 "$out/testbed.err" >&2; exit 1; }
-	sleep 1
-done
+bench_testbed "publish bench" "$build" "$out" --nodes "$NODES" --overlay "$OVERLAY" \
+	--zone "$out/small.zone" --workdir "$out/testbed" --dns "127.0.0.1:$gw_port" --duration 3600
 node=$(sed -n 's/.* node \(127\.[0-9.]*:[0-9]*\) up:.*/\1/p' "$out/testbed/node0/log" | head -1)
 key=$(ls "$out"/testbed/keys/Kbench.+*.private | head -1)
 key=${key%.private}
@@ -195,27 +183,7 @@ serial=2
 nsd_port=$(free_port)
 nsdir=$out/nsd
 mkdir -p "$nsdir"
-cat >"$nsdir/nsd.conf" <<EOF
-server:
-	ip-address: 127.0.0.1
-	port: $nsd_port
-	server-count: 1
-	username: ""
-	chroot: ""
-	zonesdir: "$out"
-	database: ""
-	zonelistfile: "$nsdir/zone.list"
-	xfrdfile: "$nsdir/xfrd.state"
-	xfrdir: "$nsdir"
-	pidfile: "$nsdir/nsd.pid"
-	logfile: "$nsdir/nsd.log"
-	verbosity: 1
-remote-control:
-	control-enable: no
-zone:
-	name: "bench."
-	zonefile: "nsd.zone"
-EOF
+bench_nsd_conf "$nsdir" "$nsd_port" "$out/nsd.zone"
 t0=$(now)
 nsd -c "$nsdir/nsd.conf" -d >"$nsdir/stderr" 2>&1 &
 nsd_pid=$!

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli/client.h"
 #include "overlay/overlay.h"
@@ -169,4 +170,11 @@ int cmd_parse(const char *cmd, int argc, char **argv, const struct cmd_opt *opts
 			return 2;
 	}
 	return 0;
+}
+
+double cmd_now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }

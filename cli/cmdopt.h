@@ -84,4 +84,7 @@ int cmd_need_node(const char *cmd, const char *node);
  * after printing why. */
 struct ddns_client *cmd_connect(const char *cmd, const char *addr, unsigned timeout_ms);
 
+/* Seconds on the monotonic clock, for commands that time what they do. */
+double cmd_now_s(void);
+
 #endif

@@ -102,13 +102,6 @@ struct pub {
 
 /* ---- progress -------------------------------------------------------- */
 
-static double mono_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void progress(struct pub *p, bool final)
 {
 	if (!p->progress || !p->steps)
@@ -487,8 +480,6 @@ static size_t count_unsigned(struct dns_rrlist *l)
 		const struct dns_rrlist group = {copy.rr + g, ge - g, ge - g};
 		for (size_t i = g, j; i < ge; i = j) {
 			j = dns_rrset_end(&copy, i);
-			if (j > ge)
-				j = ge;
 			if (copy.rr[i].type != DNS_T_RRSIG && !has_sig(&group, &copy.rr[i]))
 				n++;
 		}
@@ -638,7 +629,7 @@ int ddns_cmd_publish(int argc, char **argv)
 	for (size_t i = 0; i < p.novl; i++)
 		all_mask |= (uint8_t)OVL_BIT(p.ovl[i]);
 
-	double t_start = mono_s(), t_check = 0, t_put;
+	double t_start = cmd_now_s(), t_check = 0, t_put;
 	for (int pass = 0; pass < 2; pass++) {
 		dns_rrlist_clear(&signed_rrs);
 		dns_blocklist_free(&p.blocks);
@@ -691,7 +682,7 @@ int ddns_cmd_publish(int argc, char **argv)
 			break;
 		}
 		/* Phase 1: what is stored already? */
-		double t0 = mono_s();
+		double t0 = cmd_now_s();
 		p.progress = !quiet && isatty(2);
 		p.phase = "checking";
 		p.steps = p.blocks.n * p.novl;
@@ -717,7 +708,7 @@ int ddns_cmd_publish(int argc, char **argv)
 		}
 		ddns_client_wait(p.cl, 0);
 		progress(&p, true);
-		t_check += mono_s() - t0;
+		t_check += cmd_now_s() - t0;
 		/* A changed RRset whose stored signature is not older than
 		 * ours would be refused as a replay: sign again, later. */
 		uint64_t maxv = 0;
@@ -733,7 +724,7 @@ int ddns_cmd_publish(int argc, char **argv)
 	}
 
 	/* Phase 2: put what changed. */
-	t_put = mono_s();
+	t_put = cmd_now_s();
 	p.phase = "publishing";
 	p.steps = 0;
 	p.steps_done = 0;
@@ -756,7 +747,7 @@ int ddns_cmd_publish(int argc, char **argv)
 		}
 	}
 	ddns_client_wait(p.cl, 0);
-	t_put = mono_s() - t_put;
+	t_put = cmd_now_s() - t_put;
 	if (p.steps) {
 		p.steps_done = p.steps;
 		progress(&p, true);
@@ -785,7 +776,7 @@ int ddns_cmd_publish(int argc, char **argv)
 	if (p.unsigned_skipped)
 		printf(" (%zu unsigned RRsets skipped: delegation NS, glue%s)", p.unsigned_skipped,
 		       sg.nkeys ? "" : ", or unsigned input");
-	double t_all = mono_s() - t_start;
+	double t_all = cmd_now_s() - t_start;
 	printf("; %.2f s (signing %.2f, checking %.2f, storing %.2f)\n", t_all,
 	       t_all - t_check - t_put, t_check, t_put);
 	ret = p.refused ? 1 : 0;

@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli/cmdopt.h"
 #include "cli/commands.h"
 #include "cli/simchurn.h"
 #include "cli/simdns.h"
@@ -119,13 +120,6 @@ static void sim_usage(FILE *fp)
 		"  --json               print one JSON object per overlay\n"
 		"  --quiet              no progress on stderr\n"
 		"  -h, --help           this text\n");
-}
-
-static double wall_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static long peak_rss_bytes(void)
@@ -277,7 +271,7 @@ static void net_from_opts(const struct simopts *o, const char *overlay, struct s
 
 static int run_lookups(const struct simopts *o, const char *overlay)
 {
-	double t0 = wall_now();
+	double t0 = cmd_now_s();
 	int err = 0, rc = 1;
 	struct sim_latency *lat = make_latency(o, false, &err);
 	if (!lat) {
@@ -325,7 +319,7 @@ static int run_lookups(const struct simopts *o, const char *overlay)
 	ddns_samples_dist(&rep.latency_us, &latd);
 	double correct = rep.lookups ? (double)rep.correct / (double)rep.lookups : 0;
 	double sim_s = (double)sim_now_us(simnet_sim(net)) / 1e6;
-	double wall_s = wall_now() - t0;
+	double wall_s = cmd_now_s() - t0;
 	if (o->json) {
 		printf("{\"nodes\":%zu,\"overlay\":\"%s\",\"lookups\":%zu,\"seed\":%llu,"
 		       "\"loss\":%g,\"failed_nodes\":%zu,\"correct_fraction\":%.6f,"
@@ -746,7 +740,7 @@ static int run_storage(const struct simopts *o)
 		fprintf(sum_json, "[\n");
 	}
 	for (size_t i = 0; i < o->noverlay; i++) {
-		double t0 = wall_now();
+		double t0 = cmd_now_s();
 		struct simdns_params p;
 		simdns_params_default(&p);
 		net_from_opts(o, o->overlay[i], lat, &p.net);
@@ -775,7 +769,7 @@ static int run_storage(const struct simopts *o)
 			simdns_result_free(&r);
 			goto out;
 		}
-		double wall_s = wall_now() - t0;
+		double wall_s = cmd_now_s() - t0;
 		if (o->out) {
 			if (write_lookups(o->out, o->overlay[i], "successful", &r.successful) ||
 			    write_lookups(o->out, o->overlay[i], "unresolved", &r.unresolved) ||

@@ -96,13 +96,6 @@ static void print_status(const char *node, const struct cli_status *st, bool jso
 	}
 }
 
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 int ddns_cmd_status(int argc, char **argv)
 {
 	const char *node = NULL;
@@ -138,13 +131,13 @@ int ddns_cmd_status(int argc, char **argv)
 		fprintf(stderr, "ddns status: out of memory\n");
 		goto out;
 	}
-	double deadline = now_s() + timeout;
+	double deadline = cmd_now_s() + timeout;
 	int rc;
 	for (;;) {
 		rc = ddns_client_status(cl, st);
 		if (rc == 0 && (!waiting || satisfied(st, routing, blocks)))
 			break;
-		if (now_s() >= deadline)
+		if (cmd_now_s() >= deadline)
 			break;
 		if (waiting) {
 			struct timespec pause = {0, 100 * 1000 * 1000};

@@ -425,6 +425,22 @@ int dht_store_check(struct dht_store *s, const uint8_t key[DHT_KEY_LEN],
 
 /* ---- grouped writes ---- */
 
+/* Memory back to what LMDB holds for key (read in rt; NULL: nothing). */
+static void restore_key(struct dht_store *s, MDB_txn *rt, const uint8_t key[DHT_KEY_LEN])
+{
+	MDB_val k = {DHT_KEY_LEN, (void *)key}, v;
+	struct dht_block_meta meta;
+	const uint8_t *blk;
+	size_t blen;
+	if (rt && mdb_get(rt, s->dbi, &k, &v) == 0 && rec_decode(&k, &v, &meta, &blk, &blen)) {
+		(void)mem_put(s, key, &meta, blk, blen);
+	} else {
+		struct dht_entry *e = dht_store_find(s, key);
+		if (e)
+			entry_unlink(s, e);
+	}
+}
+
 /* Memory back to what LMDB holds for every staged key (after the write
  * transaction was aborted or failed to commit). */
 static void rollback(struct dht_store *s)
@@ -432,20 +448,8 @@ static void rollback(struct dht_store *s)
 	MDB_txn *rt = NULL;
 	if (mdb_txn_begin(s->env, NULL, MDB_RDONLY, &rt) != 0)
 		rt = NULL;
-	for (size_t i = 0; i < s->nstaged; i++) {
-		const uint8_t *key = s->staged[i];
-		MDB_val k = {DHT_KEY_LEN, (void *)key}, v;
-		struct dht_block_meta meta;
-		const uint8_t *blk;
-		size_t blen;
-		if (rt && mdb_get(rt, s->dbi, &k, &v) == 0 && rec_decode(&k, &v, &meta, &blk, &blen)) {
-			(void)mem_put(s, key, &meta, blk, blen);
-		} else {
-			struct dht_entry *e = dht_store_find(s, key);
-			if (e)
-				entry_unlink(s, e);
-		}
-	}
+	for (size_t i = 0; i < s->nstaged; i++)
+		restore_key(s, rt, s->staged[i]);
 	if (rt)
 		mdb_txn_abort(rt);
 	s->nstaged = 0;
@@ -521,14 +525,12 @@ static void restage(struct dht_store *s)
 		if (t)
 			mdb_txn_abort(t);
 		if (rc) {
-			/* this key back to what LMDB holds */
-			size_t keep = s->nstaged;
-			uint8_t (*all)[DHT_KEY_LEN] = s->staged;
-			s->staged = all + i;
-			s->nstaged = 1;
-			rollback(s);
-			s->staged = all;
-			s->nstaged = keep;
+			MDB_txn *rt = NULL;
+			if (mdb_txn_begin(s->env, NULL, MDB_RDONLY, &rt) != 0)
+				rt = NULL;
+			restore_key(s, rt, key);
+			if (rt)
+				mdb_txn_abort(rt);
 			s->sync_err = lmdb_err(rc);
 		}
 	}

@@ -132,13 +132,6 @@ static bool rl_allow(struct gw_net *n, const struct sockaddr_storage *ss)
 	return ok;
 }
 
-static void udp_send(struct gw_net *n, const uint8_t *pkt, size_t len,
-		     const struct sockaddr_storage *to, socklen_t tolen)
-{
-	if (sendto(n->udp_fd, pkt, len, 0, (const struct sockaddr *)to, tolen) < 0)
-		log_debug("gw: udp sendto: %s", strerror(errno));
-}
-
 static void udp_answer(void *arg, const uint8_t *pkt, size_t len)
 {
 	struct net_req *r = arg;
@@ -159,8 +152,9 @@ static void udp_answer(void *arg, const uint8_t *pkt, size_t len)
 			pkt = NULL;
 		}
 #endif
-		if (pkt)
-			udp_send(n, pkt, len, &r->from, r->fromlen);
+		if (pkt &&
+		    sendto(n->udp_fd, pkt, len, 0, (struct sockaddr *)&r->from, r->fromlen) < 0)
+			log_debug("gw: udp sendto: %s", strerror(errno));
 	}
 	free(r);
 }
@@ -211,13 +205,8 @@ static void udp_read_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct gw_net *n = arg;
 	(void)what;
-	for (unsigned i = 0; i < UDP_BATCH; i++) {
-		n->in_iov[i] = (struct iovec){.iov_base = n->in[i], .iov_len = UDP_RECV_MAX};
-		n->in_msg[i] = (struct mmsghdr){.msg_hdr = {.msg_name = &n->in_from[i],
-							    .msg_namelen = sizeof(n->in_from[i]),
-							    .msg_iov = &n->in_iov[i],
-							    .msg_iovlen = 1}};
-	}
+	for (unsigned i = 0; i < UDP_BATCH; i++)
+		n->in_msg[i].msg_hdr.msg_namelen = sizeof(n->in_from[i]); /* the kernel's to set */
 	int got = recvmmsg(fd, n->in_msg, UDP_BATCH, MSG_DONTWAIT, NULL);
 	if (got < 0) {
 		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
@@ -560,6 +549,12 @@ static int gw_net_start(struct gw *g, struct event_base *base, const char *liste
 	if (!(n->in = malloc(UDP_BATCH * sizeof(*n->in))) ||
 	    !(n->out = malloc(UDP_BATCH * sizeof(*n->out))))
 		return -ENOMEM; /* gw_free -> gw_net_stop cleans up */
+	for (unsigned i = 0; i < UDP_BATCH; i++) {
+		n->in_iov[i] = (struct iovec){.iov_base = n->in[i], .iov_len = UDP_RECV_MAX};
+		n->in_msg[i] = (struct mmsghdr){.msg_hdr = {.msg_name = &n->in_from[i],
+							    .msg_iov = &n->in_iov[i],
+							    .msg_iovlen = 1}};
+	}
 #endif
 	/* tokens refill at rate_limit per second, a burst of one second's worth */
 	if (g->p.rate_limit &&

@@ -43,6 +43,35 @@ static void meta_of(struct dht_block_meta *m, const char *zone, uint64_t version
 	m->expire_us = 1000;
 }
 
+/* The key of block number i of the map-filling tests. */
+static void num_key(uint8_t key[DHT_KEY_LEN], int i)
+{
+	memset(key, 0, DHT_KEY_LEN);
+	memcpy(key, &i, sizeof(i));
+}
+
+/* Blocks 0, 1, ... of 3,000 bytes each (zone "z.", version 1), put or
+ * staged until the store refuses one; returns how many it took and the
+ * refusal in *rc. */
+static int fill_map(struct dht_store *s, bool staged, int *rc)
+{
+	static uint8_t blk[3000];
+	struct dht_block_meta m;
+	uint8_t key[DHT_KEY_LEN];
+	int n = 0;
+	*rc = 0;
+	for (; n < 1000; n++) {
+		num_key(key, n);
+		memset(blk, 'a' + n % 26, sizeof(blk));
+		meta_of(&m, "z.", 1);
+		*rc = staged ? dht_store_stage(s, key, &m, blk, sizeof(blk))
+			     : dht_store_put(s, key, &m, blk, sizeof(blk));
+		if (*rc)
+			break;
+	}
+	return n;
+}
+
 START_TEST(persist_reopen)
 {
 	const char *dir = tmpdir();
@@ -92,35 +121,24 @@ START_TEST(map_full)
 	static uint8_t blk[3000];
 	struct dht_block_meta m;
 	uint8_t key[DHT_KEY_LEN];
-	int n = 0, rc = 0;
-	for (; n < 1000; n++) {
-		memset(key, 0, sizeof(key));
-		memcpy(key, &n, sizeof(n));
-		memset(blk, 'a' + n % 26, sizeof(blk));
-		meta_of(&m, "z.", 1);
-		if ((rc = dht_store_put(s, key, &m, blk, sizeof(blk))) != 0)
-			break;
-	}
+	int rc, n = fill_map(s, false, &rc);
+	meta_of(&m, "z.", 1);
 	ck_assert_int_eq(rc, -ENOSPC);
 	ck_assert_int_gt(n, 10);
 	ck_assert_uint_eq(dht_store_count(s), (size_t)n);
-	memset(key, 0, sizeof(key));
-	memcpy(key, &n, sizeof(n));
+	num_key(key, n);
 	ck_assert_ptr_null(dht_store_find(s, key));
 	/* Still usable: room made by a delete takes a new block. */
 	int gone = 0;
-	memset(key, 0, sizeof(key));
-	memcpy(key, &gone, sizeof(gone));
+	num_key(key, gone);
 	ck_assert_int_eq(dht_store_del(s, key), 0);
-	memset(key, 0, sizeof(key));
-	memcpy(key, &n, sizeof(n));
+	num_key(key, n);
 	ck_assert_int_eq(dht_store_put(s, key, &m, blk, 100), 0);
 	dht_store_close(s);
 	ck_assert_int_eq(dht_store_open(sub, map, &s, why, sizeof(why)), 0);
 	ck_assert_uint_eq(dht_store_count(s), (size_t)n);
 	for (int i = 1; i < n; i++) {
-		memset(key, 0, sizeof(key));
-		memcpy(key, &i, sizeof(i));
+		num_key(key, i);
 		struct dht_entry *e = dht_store_find(s, key);
 		ck_assert_ptr_nonnull(e);
 		ck_assert_uint_eq(e->len, sizeof(blk));
@@ -156,15 +174,7 @@ START_TEST(staged_group_commit)
 	ck_assert_int_eq(dht_store_stage(s, k0, &m, (const uint8_t *)"new!", 4), 0);
 	ck_assert(dht_store_unsynced(s));
 	ck_assert_uint_eq(dht_store_find(s, k0)->version, 2);
-	int n = 0, rc = 0;
-	for (; n < 1000; n++) {
-		memset(key, 0, sizeof(key));
-		memcpy(key, &n, sizeof(n));
-		memset(blk, 'a' + n % 26, sizeof(blk));
-		meta_of(&m, "z.", 1);
-		if ((rc = dht_store_stage(s, key, &m, blk, sizeof(blk))) != 0)
-			break;
-	}
+	int rc, n = fill_map(s, true, &rc);
 	ck_assert_int_eq(rc, -ENOSPC);
 	ck_assert_int_gt(n, 10);
 	/* Written again one by one, a few of the group may no longer fit:
@@ -174,12 +184,10 @@ START_TEST(staged_group_commit)
 	ck_assert_uint_le(kept, (size_t)n + 1);
 	bool have[1000] = {false};
 	for (int i = 0; i < n; i++) {
-		memset(key, 0, sizeof(key));
-		memcpy(key, &i, sizeof(i));
+		num_key(key, i);
 		have[i] = dht_store_find(s, key) != NULL;
 	}
-	memset(key, 0, sizeof(key));
-	memcpy(key, &n, sizeof(n));
+	num_key(key, n);
 	ck_assert_ptr_null(dht_store_find(s, key));
 	struct dht_entry *e = dht_store_find(s, k0);
 	ck_assert_ptr_nonnull(e);
@@ -200,8 +208,7 @@ START_TEST(staged_group_commit)
 	ck_assert_uint_eq(e->version, 2);
 	ck_assert_mem_eq(e->data + DHT_VAL_HDR, "new!", 4);
 	for (int i = 0; i < n; i++) {
-		memset(key, 0, sizeof(key));
-		memcpy(key, &i, sizeof(i));
+		num_key(key, i);
 		e = dht_store_find(s, key);
 		ck_assert(have[i] == (e != NULL));
 		if (!e)
@@ -209,8 +216,7 @@ START_TEST(staged_group_commit)
 		ck_assert_uint_eq(e->len, sizeof(blk));
 		ck_assert_uint_eq(e->data[DHT_VAL_HDR + 100], (uint8_t)('a' + i % 26));
 	}
-	memset(key, 0, sizeof(key));
-	memcpy(key, &n, sizeof(n));
+	num_key(key, n);
 	ck_assert_ptr_null(dht_store_find(s, key));
 	/* A delete commits what was staged with it. */
 	meta_of(&m, "z.", 4);
@@ -218,8 +224,7 @@ START_TEST(staged_group_commit)
 	int first = 0;
 	while (!have[first])
 		first++;
-	memset(key, 0, sizeof(key));
-	memcpy(key, &first, sizeof(first));
+	num_key(key, first);
 	ck_assert_int_eq(dht_store_del(s, key), 0);
 	ck_assert(!dht_store_unsynced(s));
 	dht_store_close(s);

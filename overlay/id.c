@@ -49,15 +49,31 @@ void ovl_id_add_pow2(const uint8_t a[DDNS_ID_LEN], unsigned bit, uint8_t out[DDN
 	}
 }
 
+static void put_w64(uint8_t *p, uint64_t v)
+{
+	for (int i = 7; i >= 0; i--, v >>= 8)
+		p[i] = (uint8_t)v;
+}
+
+/* Three words (32 + 64 + 64 bits, least significant first) with borrow:
+ * chord computes a ring distance for every finger it offers or compares. */
 void ovl_id_sub(const uint8_t b[DDNS_ID_LEN], const uint8_t a[DDNS_ID_LEN],
 		uint8_t out[DDNS_ID_LEN])
 {
-	int borrow = 0;
-	for (int i = DDNS_ID_LEN - 1; i >= 0; i--) {
-		int v = (int)b[i] - (int)a[i] - borrow;
-		borrow = v < 0;
-		out[i] = (uint8_t)(v + (borrow ? 256 : 0));
-	}
+	uint32_t b2 = ovl_id_w32(b + 16), a2 = ovl_id_w32(a + 16);
+	uint64_t b1 = ovl_id_w64(b + 8), a1 = ovl_id_w64(a + 8);
+	uint64_t b0 = ovl_id_w64(b), a0 = ovl_id_w64(a);
+	uint32_t r2 = b2 - a2;
+	uint64_t borrow = b2 < a2;
+	uint64_t r1 = b1 - a1 - borrow;
+	borrow = b1 < a1 || (b1 == a1 && borrow);
+	uint64_t r0 = b0 - a0 - borrow;
+	put_w64(out, r0);
+	put_w64(out + 8, r1);
+	out[16] = (uint8_t)(r2 >> 24);
+	out[17] = (uint8_t)(r2 >> 16);
+	out[18] = (uint8_t)(r2 >> 8);
+	out[19] = (uint8_t)r2;
 }
 
 void ovl_id_xor(const uint8_t a[DDNS_ID_LEN], const uint8_t b[DDNS_ID_LEN],
@@ -77,13 +93,17 @@ unsigned ovl_id_common_digits(const uint8_t a[DDNS_ID_LEN], const uint8_t b[DDNS
 	return OVL_ID_DIGITS;
 }
 
+/* A word at a time: this comparison is the inner loop of every
+ * closest-contact search (kad16 serves one per FIND_NODE). */
 bool ovl_id_xor_closer(const uint8_t target[DDNS_ID_LEN], const uint8_t a[DDNS_ID_LEN],
 		       const uint8_t b[DDNS_ID_LEN])
 {
-	for (int i = 0; i < DDNS_ID_LEN; i++) {
-		uint8_t da = a[i] ^ target[i], db = b[i] ^ target[i];
+	for (int i = 0; i < 16; i += 8) {
+		uint64_t t = ovl_id_w64(target + i);
+		uint64_t da = ovl_id_w64(a + i) ^ t, db = ovl_id_w64(b + i) ^ t;
 		if (da != db)
 			return da < db;
 	}
-	return false;
+	uint32_t t = ovl_id_w32(target + 16);
+	return (ovl_id_w32(a + 16) ^ t) < (ovl_id_w32(b + 16) ^ t);
 }

@@ -20,15 +20,49 @@
 #define OVL_ID_DIGITS 40 /* 4-bit digits */
 
 void ovl_id_of(const struct tr_addr *a, uint8_t vnode, uint8_t out[DDNS_ID_LEN]);
-/* Inline: the overlays compare ids in every routing-table scan, and a call
- * per comparison was a tenth of a simulation's time. */
+/* Ids as big-endian words: bytes [0, 8), [8, 16) and [16, 20). */
+static inline uint64_t ovl_id_w64(const uint8_t *p)
+{
+	uint64_t v;
+	memcpy(&v, p, 8);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	v = __builtin_bswap64(v);
+#elif !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_BIG_ENDIAN__
+	v = (uint64_t)p[0] << 56 | (uint64_t)p[1] << 48 | (uint64_t)p[2] << 40 |
+	    (uint64_t)p[3] << 32 | (uint64_t)p[4] << 24 | (uint64_t)p[5] << 16 |
+	    (uint64_t)p[6] << 8 | p[7];
+#endif
+	return v;
+}
+static inline uint32_t ovl_id_w32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+/* Inline and a word at a time: the overlays compare ids in every
+ * routing-table scan, and a call to memcmp per comparison was a sixth of a
+ * chord simulation's time. Same sign as memcmp. */
 static inline int ovl_id_cmp(const uint8_t a[DDNS_ID_LEN], const uint8_t b[DDNS_ID_LEN])
 {
-	return memcmp(a, b, DDNS_ID_LEN);
+	_Static_assert(DDNS_ID_LEN == 20, "two words and a half");
+	for (int i = 0; i < 16; i += 8) {
+		uint64_t x = ovl_id_w64(a + i), y = ovl_id_w64(b + i);
+		if (x != y)
+			return x < y ? -1 : 1;
+	}
+	uint32_t x = ovl_id_w32(a + 16), y = ovl_id_w32(b + 16);
+	return x < y ? -1 : x > y;
 }
 static inline bool ovl_id_eq(const uint8_t a[DDNS_ID_LEN], const uint8_t b[DDNS_ID_LEN])
 {
-	return memcmp(a, b, DDNS_ID_LEN) == 0;
+	uint64_t a0, a1, b0, b1;
+	uint32_t a2, b2;
+	memcpy(&a0, a, 8);
+	memcpy(&a1, a + 8, 8);
+	memcpy(&a2, a + 16, 4);
+	memcpy(&b0, b, 8);
+	memcpy(&b1, b + 8, 8);
+	memcpy(&b2, b + 16, 4);
+	return ((a0 ^ b0) | (a1 ^ b1) | (uint64_t)(a2 ^ b2)) == 0;
 }
 /* x in the ring interval (a, b]; (a, a] is the whole ring. */
 bool ovl_id_in_oc(const uint8_t x[DDNS_ID_LEN], const uint8_t a[DDNS_ID_LEN],

@@ -90,6 +90,61 @@ START_TEST(digits_and_xor)
 }
 END_TEST
 
+/* The word-at-a-time comparisons and subtraction against byte-by-byte
+ * definitions, on ids
+ * that differ in each byte position (and in none). */
+static int sign(int v) { return (v > 0) - (v < 0); }
+
+static bool xor_closer_bytes(const uint8_t *t, const uint8_t *a, const uint8_t *b)
+{
+	for (int i = 0; i < DDNS_ID_LEN; i++)
+		if ((a[i] ^ t[i]) != (b[i] ^ t[i]))
+			return (a[i] ^ t[i]) < (b[i] ^ t[i]);
+	return false;
+}
+
+static void sub_bytes(const uint8_t *b, const uint8_t *a, uint8_t *out)
+{
+	int borrow = 0;
+	for (int i = DDNS_ID_LEN - 1; i >= 0; i--) {
+		int v = (int)b[i] - (int)a[i] - borrow;
+		borrow = v < 0;
+		out[i] = (uint8_t)(v + (borrow ? 256 : 0));
+	}
+}
+
+START_TEST(word_compares_match_byte_compares)
+{
+	uint64_t x = 0x9e3779b97f4a7c15ULL;
+	for (int round = 0; round < 20000; round++) {
+		uint8_t a[DDNS_ID_LEN], b[DDNS_ID_LEN], t[DDNS_ID_LEN];
+		for (int i = 0; i < DDNS_ID_LEN; i++) {
+			x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+			a[i] = (uint8_t)(x >> 56);
+			t[i] = (uint8_t)(x >> 40);
+		}
+		memcpy(b, a, DDNS_ID_LEN);
+		int at = round % (DDNS_ID_LEN + 1); /* the first byte that differs */
+		if (at < DDNS_ID_LEN) {
+			b[at] ^= (uint8_t)(1u << (round % 8));
+			for (int i = at + 1; i < DDNS_ID_LEN; i++)
+				b[i] = (uint8_t)(x >> (i % 8 * 8));
+		}
+		ck_assert_int_eq(sign(ovl_id_cmp(a, b)), sign(memcmp(a, b, DDNS_ID_LEN)));
+		ck_assert_int_eq(ovl_id_eq(a, b), memcmp(a, b, DDNS_ID_LEN) == 0);
+		ck_assert_int_eq(ovl_id_xor_closer(t, a, b), xor_closer_bytes(t, a, b));
+		ck_assert_int_eq(ovl_id_xor_closer(t, b, a), xor_closer_bytes(t, b, a));
+		uint8_t d[DDNS_ID_LEN], e[DDNS_ID_LEN];
+		ovl_id_sub(a, t, d);
+		sub_bytes(a, t, e);
+		ck_assert_mem_eq(d, e, DDNS_ID_LEN);
+		ovl_id_sub(b, a, d);
+		sub_bytes(b, a, e);
+		ck_assert_mem_eq(d, e, DDNS_ID_LEN);
+	}
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("id");
@@ -98,6 +153,7 @@ int main(void)
 	tcase_add_test(tc, ring_intervals);
 	tcase_add_test(tc, add_pow2_and_sub_wrap);
 	tcase_add_test(tc, digits_and_xor);
+	tcase_add_test(tc, word_compares_match_byte_compares);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -105,12 +105,14 @@ enum kad_type {
 	KAD_VALUE = 6,      /* value_len(4) value */
 };
 
+/* 64 bytes: the two flags sit in the node reference's tail padding (a
+ * 100,000-node simulation holds some 8 million of these). */
 struct kad_contact {
 	struct ovl_node n;
-	uint64_t seen_us;  /* last time heard from (or learned) */
-	uint64_t rtt_us;   /* smoothed RTT, 0 = never measured */
 	uint8_t fails;     /* consecutive timeouts; > 0 = suspect */
 	bool pinging;
+	uint64_t seen_us;  /* last time heard from (or learned) */
+	uint64_t rtt_us;   /* smoothed RTT, 0 = never measured */
 };
 
 /* c[0..n) contacts, least recently seen first; c[k..k+nrep) the
@@ -192,6 +194,7 @@ struct kad {
 	unsigned k, alpha;
 	uint64_t refresh_us, ping_age_us;
 	struct kad_bucket *b[KAD_ROWS][KAD_COLS];
+	unsigned rows; /* rows [rows, KAD_ROWS) have no bucket (never freed) */
 	uint64_t lookup_us[KAD_ROWS][KAD_COLS]; /* last lookup into each bucket's range */
 	struct kad_lookup *lookups;
 	struct kad_ping *pings;
@@ -240,6 +243,8 @@ static struct kad_bucket *kad_bucket_get(struct kad *k, unsigned row, unsigned c
 		if (!b)
 			return NULL;
 		k->b[row][col] = b;
+		if (row >= k->rows)
+			k->rows = row + 1;
 	}
 	return k->b[row][col];
 }
@@ -303,11 +308,45 @@ static void kad_closest_scan(const struct kad_contact *c, unsigned n, uint64_t f
 	}
 }
 
+/* True when no id in bucket (row, col) can be closer to target than `than`.
+ * Every id there shares digits [0, row) with self and has digit col at row,
+ * so its XOR distance to target starts with those digits XOR target's and
+ * may be anything after: that prefix followed by zeros is a lower bound. */
+static bool kad_bucket_beyond(const struct kad *k, unsigned row, unsigned col,
+			      const uint8_t target[DDNS_ID_LEN], const uint8_t than[DDNS_ID_LEN])
+{
+	for (unsigned i = 0; i <= row; i++) {
+		unsigned t = ovl_id_digit(target, i);
+		unsigned lo = (i < row ? ovl_id_digit(k->o->self.id, i) : col) ^ t;
+		unsigned th = ovl_id_digit(than, i) ^ t;
+		if (lo != th)
+			return lo > th;
+	}
+	return false; /* the rest is free: something there may be closer */
+}
+
+static void kad_closest_bucket(struct kad *k, unsigned r, unsigned c, uint64_t fresh,
+			       const uint8_t target[DDNS_ID_LEN], const uint8_t *skip,
+			       struct ovl_node *out, size_t *n, size_t max)
+{
+	struct kad_bucket *b = k->b[r][c];
+	if (!b || (*n == max && kad_bucket_beyond(k, r, c, target, out[max - 1].id)))
+		return;
+	kad_closest_scan(b->c, b->n, 0, target, skip, out, n, max);
+	kad_closest_scan(kad_cache(k, b), b->nrep, fresh, target, skip, out, n, max);
+}
+
 /* The (at most) max live contacts closest to target, closest first,
  * excluding id `skip` (may be NULL). Replacement-cache entries heard from
  * within the last refresh period count too: a full bucket far from us may
  * hold fewer nodes than the ones nearest some key (replica sets, FIND_NODE
- * answers), and they are verified senders like any contact. */
+ * answers), and they are verified senders like any contact.
+ *
+ * This runs for every FIND_NODE served, so it visits the buckets nearest
+ * target first (the near set, target's own bucket, then the deeper rows)
+ * and skips a bucket once the answer is full and nothing in the bucket's
+ * range can beat its farthest entry. The answer is the same as scanning
+ * every contact: only buckets that cannot change it are skipped. */
 static size_t kad_closest(struct kad *k, const uint8_t target[DDNS_ID_LEN],
 			  const uint8_t *skip, struct ovl_node *out, size_t max)
 {
@@ -316,15 +355,26 @@ static size_t kad_closest(struct kad *k, const uint8_t target[DDNS_ID_LEN],
 		return 0;
 	uint64_t now = kad_now(k);
 	uint64_t fresh = now > k->refresh_us ? now - k->refresh_us : 0;
-	for (unsigned r = 0; r < KAD_ROWS; r++)
-		for (unsigned c = 0; c < KAD_COLS; c++) {
-			struct kad_bucket *b = k->b[r][c];
-			if (!b)
-				continue;
-			kad_closest_scan(b->c, b->n, 0, target, skip, out, &n, max);
-			kad_closest_scan(kad_cache(k, b), b->nrep, fresh, target, skip, out, &n, max);
-		}
 	kad_closest_scan(k->nearc, k->nnearc, 0, target, skip, out, &n, max);
+	unsigned d = ovl_id_common_digits(k->o->self.id, target), dc = KAD_COLS;
+	if (d < KAD_ROWS) {
+		dc = ovl_id_digit(target, d);
+		kad_closest_bucket(k, d, dc, fresh, target, skip, out, &n, max);
+	}
+	for (unsigned r = k->rows; r-- > 0;) {
+		/* Ids in row r share exactly min(r, d) digits with target (row
+		 * d's column dc aside); once the farthest answer shares more,
+		 * the row cannot help, nor can any row above a shallower one. */
+		unsigned shared = r < d ? r : d;
+		if (n == max && ovl_id_common_digits(out[max - 1].id, target) > shared) {
+			if (r < d)
+				break;
+			continue;
+		}
+		for (unsigned c = 0; c < KAD_COLS; c++)
+			if (r != d || c != dc)
+				kad_closest_bucket(k, r, c, fresh, target, skip, out, &n, max);
+	}
 	return n;
 }
 
@@ -1095,7 +1145,7 @@ static bool kad_lk_absorb(struct kad_lookup *lk, const struct rpc_msg *m)
 		return false;
 	for (unsigned i = 0; i < n; i++) {
 		struct ovl_node nd;
-		if (!ovl_node_read(&r, &nd))
+		if (!ovl_node_read_via(lk->kad->o, &r, &nd))
 			return false;
 		if (i >= kad_lk_window(lk))
 			continue; /* more than we asked for: ignore the rest */
@@ -1295,7 +1345,7 @@ static void kad_on_request(void *arg, const struct rpc_msg *req)
 	struct kad *k = arg;
 	struct ovl *o = k->o;
 	struct ovl_node sender;
-	ovl_node_make(&sender, &req->from, req->src_vnode);
+	ovl_node_sender(&sender, req);
 	struct ddns_rbuf r;
 	ddns_rbuf_init(&r, req->payload, req->len);
 	switch (req->type) {

@@ -8,7 +8,7 @@
  * documented in docs/PROTOCOL.md ("Chord messages"); all go through the RPC
  * layer under (RPC_OVL_CHORD, RPC_SVC_OVERLAY, vnode), which has already
  * checked that a sender's id matches its address. Node references inside
- * payloads are decoded with ovl_node_read, which recomputes the id from the
+ * payloads are decoded with ovl_node_read_via, which recomputes the id from the
  * address, so no id is ever taken from the wire.
  *
  * Lookups (classic iterative Chord): the originator first answers from its
@@ -272,7 +272,7 @@ static void chord_learn(struct chord *c, const struct ovl_node *n)
 	chord_dist_from_self(c, n->id, d);
 	/* finger i's start is self + 2^i: n lies at or after it iff i <= msb(d) */
 	for (int i = chord_id_msb(d); i >= 0; i--) {
-		if (!c->finger_ok[i] || memcmp(d, c->fdist[i], DDNS_ID_LEN) < 0) {
+		if (!c->finger_ok[i] || ovl_id_cmp(d, c->fdist[i]) < 0) {
 			c->finger[i] = *n;
 			memcpy(c->fdist[i], d, DDNS_ID_LEN);
 			c->finger_ok[i] = true;
@@ -352,7 +352,7 @@ static size_t chord_preceding_from(struct chord *c, const uint8_t key[DDNS_ID_LE
 				dup = true;
 				break;
 			}
-			if (pos == n && memcmp(d, dist[j], DDNS_ID_LEN) < 0)
+			if (pos == n && ovl_id_cmp(d, dist[j]) < 0)
 				pos = j;
 		}
 		if (dup || pos >= max)
@@ -493,12 +493,13 @@ static bool chord_write_nodes(struct ddns_wbuf *w, const struct ovl_node *n, siz
 	return !w->err;
 }
 
-static size_t chord_read_nodes(struct ddns_rbuf *r, struct ovl_node *out, size_t max)
+static size_t chord_read_nodes(struct chord *c, struct ddns_rbuf *r, struct ovl_node *out,
+			       size_t max)
 {
 	size_t cnt = ddns_rbuf_u8(r), n = 0;
 	for (size_t i = 0; i < cnt && !r->err; i++) {
 		struct ovl_node x;
-		if (!ovl_node_read(r, &x))
+		if (!ovl_node_read_via(c->o, r, &x))
 			break;
 		if (n < max)
 			out[n++] = x;
@@ -554,7 +555,7 @@ static int chord_cand_cmp(uint8_t ta, const uint8_t *da, uint8_t tb, const uint8
 {
 	if (ta != tb)
 		return ta < tb ? -1 : 1;
-	return memcmp(da, db, DDNS_ID_LEN);
+	return ovl_id_cmp(da, db);
 }
 
 /* Keep the pool sorted by (tier, dist): the next node to ask is the first
@@ -689,8 +690,8 @@ static void chord_lookup_reply(struct chord *c, struct chord_call *call, int sta
 	ddns_rbuf_init(&r, reply->payload, reply->len);
 	uint8_t kind = ddns_rbuf_u8(&r);
 	struct ovl_node list[CHORD_MAX_SUCC], backup[CHORD_MAX_SUCC];
-	size_t n = chord_read_nodes(&r, list, CHORD_MAX_SUCC);
-	size_t nb = chord_read_nodes(&r, backup, CHORD_MAX_SUCC);
+	size_t n = chord_read_nodes(c, &r, list, CHORD_MAX_SUCC);
+	size_t nb = chord_read_nodes(c, &r, backup, CHORD_MAX_SUCC);
 	uint8_t has_value = ddns_rbuf_u8(&r);
 	const uint8_t *val = NULL;
 	uint32_t vlen = 0;
@@ -710,7 +711,7 @@ static void chord_lookup_reply(struct chord *c, struct chord_call *call, int sta
 		 * nothing, and must not push better candidates back */
 		uint8_t dfrom[DDNS_ID_LEN];
 		ovl_id_sub(l->key, from.id, dfrom);
-		if (!l->has_best || memcmp(dfrom, l->best, DDNS_ID_LEN) < 0) {
+		if (!l->has_best || ovl_id_cmp(dfrom, l->best) < 0) {
 			memcpy(l->best, dfrom, DDNS_ID_LEN);
 			l->has_best = true;
 		}
@@ -762,7 +763,7 @@ static void chord_lookup_step(struct chord_lookup *l)
 		struct chord_cand *next = NULL;
 		for (size_t i = 0; i < l->npool && !next; i++)
 			if (l->pool[i].state == CAND_NEW && l->pool[i].tier <= 1 &&
-			    (!l->has_best || memcmp(l->pool[i].dist, l->best, DDNS_ID_LEN) < 0))
+			    (!l->has_best || ovl_id_cmp(l->pool[i].dist, l->best) < 0))
 				next = &l->pool[i];
 		for (size_t i = 0; i < l->npool && !next; i++)
 			if (l->pool[i].state == CAND_NEW && l->pool[i].tier == 2)
@@ -1019,9 +1020,9 @@ static void chord_serve_leave(struct chord *c, const struct rpc_msg *req, const 
 	if (role == CHORD_LEAVE_TO_SUCC) {
 		has_pred = ddns_rbuf_u8(&r) != 0;
 		if (has_pred)
-			ovl_node_read(&r, &pred);
+			ovl_node_read_via(c->o, &r, &pred);
 	} else {
-		n = chord_read_nodes(&r, list, CHORD_MAX_SUCC);
+		n = chord_read_nodes(c, &r, list, CHORD_MAX_SUCC);
 	}
 	if (r.err || role > CHORD_LEAVE_TO_PRED) {
 		log_debug("chord: malformed LEAVE");
@@ -1059,7 +1060,7 @@ static void chord_request(void *arg, const struct rpc_msg *req)
 	/* req->sender_id is verified by the RPC layer; rebuild the reference
 	 * from the observed address all the same */
 	struct ovl_node from;
-	ovl_node_make(&from, &req->from, req->src_vnode);
+	ovl_node_sender(&from, req);
 	if (!id_eq(from.id, req->sender_id)) {
 		c->o->stats.spoofed_ignored++;
 		return;
@@ -1106,9 +1107,9 @@ static void chord_stab_reply(struct chord *c, struct chord_call *call, int statu
 	struct ovl_node x;
 	bool has_x = ddns_rbuf_u8(&r) != 0;
 	if (has_x)
-		ovl_node_read(&r, &x);
+		ovl_node_read_via(c->o, &r, &x);
 	struct ovl_node list[CHORD_MAX_SUCC];
-	size_t n = chord_read_nodes(&r, list, CHORD_MAX_SUCC);
+	size_t n = chord_read_nodes(c, &r, list, CHORD_MAX_SUCC);
 	if (r.err) {
 		log_debug("chord: malformed STAB reply");
 		return;

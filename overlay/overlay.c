@@ -195,20 +195,46 @@ bool ovl_node_write(struct ddns_wbuf *w, const struct ovl_node *n)
 	return ddns_wbuf_u8(w, n->vnode);
 }
 
-bool ovl_node_read(struct ddns_rbuf *r, struct ovl_node *n)
+void ovl_node_sender(struct ovl_node *n, const struct rpc_msg *req)
 {
-	struct tr_addr a;
-	memset(&a, 0, sizeof(a));
-	a.family = ddns_rbuf_u8(r);
-	if (a.family != TR_AF_INET && a.family != TR_AF_INET6) {
+	n->addr = req->from;
+	n->vnode = req->src_vnode;
+	memcpy(n->id, req->sender_id, DDNS_ID_LEN);
+}
+
+/* The address and vnode of a node reference; false (r->err) if malformed. */
+static bool node_ref_read(struct ddns_rbuf *r, struct tr_addr *a, uint8_t *vnode)
+{
+	memset(a, 0, sizeof(*a));
+	a->family = ddns_rbuf_u8(r);
+	if (a->family != TR_AF_INET && a->family != TR_AF_INET6) {
 		r->err = true;
 		return false;
 	}
-	if (!ddns_rbuf_copy(r, a.ip, a.family == TR_AF_INET ? 4 : 16))
+	if (!ddns_rbuf_copy(r, a->ip, a->family == TR_AF_INET ? 4 : 16))
 		return false;
-	a.port = ddns_rbuf_u16(r);
-	uint8_t vnode = ddns_rbuf_u8(r);
-	if (r->err)
+	a->port = ddns_rbuf_u16(r);
+	*vnode = ddns_rbuf_u8(r);
+	return !r->err;
+}
+
+bool ovl_node_read_via(struct ovl *o, struct ddns_rbuf *r, struct ovl_node *n)
+{
+	struct tr_addr a;
+	uint8_t vnode;
+	if (!node_ref_read(r, &a, &vnode))
+		return false;
+	n->addr = a;
+	n->vnode = vnode;
+	memcpy(n->id, rpc_node_id(o->rpc, &a, vnode), DDNS_ID_LEN);
+	return true;
+}
+
+bool ovl_node_read(struct ddns_rbuf *r, struct ovl_node *n)
+{
+	struct tr_addr a;
+	uint8_t vnode;
+	if (!node_ref_read(r, &a, &vnode))
 		return false;
 	ovl_node_make(n, &a, vnode);
 	return true;

@@ -50,6 +50,8 @@ struct ovl_ops {
 
 /* Build a node reference from an address and vnode (computes the id). */
 void ovl_node_make(struct ovl_node *n, const struct tr_addr *a, uint8_t vnode);
+/* The sender of a request (its id already checked by the RPC layer). */
+void ovl_node_sender(struct ovl_node *n, const struct rpc_msg *req);
 /* Ask the local value hook (if any). */
 bool ovl_local_value(struct ovl *o, const uint8_t key[DDNS_ID_LEN], const uint8_t *probe,
 		     size_t probe_len, const uint8_t **val, size_t *len);
@@ -64,5 +66,7 @@ void ovl_lookup_done(struct ovl *o, const struct ovl_lookup_result *res, ovl_loo
  * vnode(1). The id is recomputed on decode, never read from the wire. */
 bool ovl_node_write(struct ddns_wbuf *w, const struct ovl_node *n);
 bool ovl_node_read(struct ddns_rbuf *r, struct ovl_node *n);
+/* The same, the id through o's RPC memo (rpc_node_id). */
+bool ovl_node_read_via(struct ovl *o, struct ddns_rbuf *r, struct ovl_node *n);
 
 #endif

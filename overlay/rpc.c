@@ -137,7 +137,7 @@ struct rpc_reasm {
 	uint8_t data[];
 };
 
-#define RPC_ID_MEMO 32
+#define RPC_ID_MEMO 64
 
 /* ovl_id_of(addr, vnode), remembered. */
 struct rpc_id_memo {
@@ -223,7 +223,7 @@ static const uint8_t *self_id(struct rpc *r, uint8_t vnode)
 	return memo_id(&r->self_memo, tr_self(r->t), vnode);
 }
 
-/* ovl_id_of(from, vnode), remembered for the last sender in its slot. */
+/* ovl_id_of(from, vnode), remembered for the last address in its slot. */
 static const uint8_t *sender_id(struct rpc *r, const struct tr_addr *from, uint8_t vnode)
 {
 	size_t n = addr_iplen(from);
@@ -284,6 +284,11 @@ struct rpc *rpc_new(struct tr *t, const struct rpc_params *p)
 }
 
 struct tr *rpc_transport(struct rpc *r) { return r->t; }
+
+const uint8_t *rpc_node_id(struct rpc *r, const struct tr_addr *a, uint8_t vnode)
+{
+	return sender_id(r, a, vnode);
+}
 
 static void done_del(struct rpc *r, struct rpc_done *d)
 {

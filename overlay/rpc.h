@@ -82,6 +82,10 @@ struct rpc *rpc_new(struct tr *t, const struct rpc_params *p);
 /* Cancels every pending call without calling its callback. NULL is a no-op. */
 void rpc_free(struct rpc *r);
 struct tr *rpc_transport(struct rpc *r);
+/* ovl_id_of(a, vnode), remembered for recent addresses (the same memo that
+ * checks every sender's id): node references in answers name the same few
+ * dozen neighbours again and again. Valid until the next call. */
+const uint8_t *rpc_node_id(struct rpc *r, const struct tr_addr *a, uint8_t vnode);
 
 /* Handler for requests addressed to (overlay, service, vnode). */
 typedef void (*rpc_request_cb)(void *arg, const struct rpc_msg *req);

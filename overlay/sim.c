@@ -7,9 +7,12 @@
  *    (time, sequence): equal times pop in the order they were pushed, which
  *    is what makes a run replay bit for bit. kind says whether the pointer
  *    is a datagram (struct sim_pkt) or a timer (struct tr_timer).
- *  - A datagram in flight is one malloc: a small header plus a copy of the
- *    payload. It names its destination by node index, not pointer, so a node
- *    freed while datagrams are in flight to it leaves nothing dangling.
+ *  - A datagram in flight is a small header plus a copy of the payload. It
+ *    names its destination by node index, not pointer, so a node freed while
+ *    datagrams are in flight to it leaves nothing dangling.
+ *  - Datagrams and timers are made and dropped tens of millions of times in
+ *    a large run, so spent ones wait on free lists (datagrams by size class)
+ *    for reuse instead of going back to malloc; the lists are bounded.
  *  - A timer knows its heap slot (heap_idx), so tr_timer_cancel removes it
  *    from the queue at once (O(log n)) and frees it: cancelled timers never
  *    pile up in the queue.
@@ -55,11 +58,29 @@ struct sim_ev {
 
 /* A datagram in flight. */
 struct sim_pkt {
+	struct sim_pkt *next_free; /* on a free list */
 	struct tr_addr from;
 	uint32_t src, dst; /* node indices */
 	uint32_t len;
+	uint8_t cls; /* size class (PKT_CLASSES: plain malloc) */
 	uint8_t data[];
 };
+
+/* Payload capacity of each size class; bigger datagrams are malloc'd. */
+static const uint32_t pkt_class_cap[] = {192, 640, 2048};
+#define PKT_CLASSES (sizeof(pkt_class_cap) / sizeof(pkt_class_cap[0]))
+/* Spent objects kept per free list. None under AddressSanitizer, so that a
+ * use after free of a datagram or timer is still caught. */
+#if defined(__SANITIZE_ADDRESS__)
+#define POOL_MAX 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define POOL_MAX 0
+#endif
+#endif
+#ifndef POOL_MAX
+#define POOL_MAX 65536
+#endif
 
 enum tm_state {
 	TM_QUEUED,  /* in the heap at heap_idx */
@@ -111,6 +132,11 @@ struct sim {
 
 	struct sim_ev *heap;
 	size_t heap_len, heap_cap;
+
+	struct sim_pkt *pkt_free[PKT_CLASSES];
+	size_t pkt_nfree[PKT_CLASSES];
+	struct tr_timer *timer_free; /* linked through next */
+	size_t timer_nfree;
 
 	struct sim_node **nodes; /* by index; NULL once freed */
 	size_t nodes_len, nodes_cap;
@@ -252,6 +278,61 @@ static void heap_remove(struct sim *s, size_t i)
 		heap_down(s, i);
 }
 
+/* ---- free lists ------------------------------------------------------ */
+
+static struct sim_pkt *pkt_new(struct sim *s, size_t len)
+{
+	unsigned c = 0;
+	while (c < PKT_CLASSES && len > pkt_class_cap[c])
+		c++;
+	struct sim_pkt *p;
+	if (c < PKT_CLASSES && s->pkt_free[c]) {
+		p = s->pkt_free[c];
+		s->pkt_free[c] = p->next_free;
+		s->pkt_nfree[c]--;
+	} else {
+		p = malloc(sizeof(*p) + (c < PKT_CLASSES ? pkt_class_cap[c] : len));
+		if (!p)
+			return NULL;
+	}
+	p->cls = (uint8_t)c;
+	return p;
+}
+
+static void pkt_drop(struct sim *s, struct sim_pkt *p)
+{
+	unsigned c = p->cls;
+	if (c >= PKT_CLASSES || s->pkt_nfree[c] >= POOL_MAX) {
+		free(p);
+		return;
+	}
+	p->next_free = s->pkt_free[c];
+	s->pkt_free[c] = p;
+	s->pkt_nfree[c]++;
+}
+
+static struct tr_timer *timer_new(struct sim *s)
+{
+	struct tr_timer *tm = s->timer_free;
+	if (!tm)
+		return calloc(1, sizeof(*tm));
+	s->timer_free = tm->next;
+	s->timer_nfree--;
+	memset(tm, 0, sizeof(*tm));
+	return tm;
+}
+
+static void timer_drop(struct sim *s, struct tr_timer *tm)
+{
+	if (s->timer_nfree >= POOL_MAX) {
+		free(tm);
+		return;
+	}
+	tm->next = s->timer_free;
+	s->timer_free = tm;
+	s->timer_nfree++;
+}
+
 /* ---- timers ---------------------------------------------------------- */
 
 static void timer_link(struct sim_node *n, struct tr_timer *tm)
@@ -279,7 +360,7 @@ static struct tr_timer *sim_timer_add(struct tr *t, uint64_t delay_us, uint64_t 
 {
 	struct sim_node *n = node_of(t);
 	struct sim *s = n->sim;
-	struct tr_timer *tm = calloc(1, sizeof(*tm));
+	struct tr_timer *tm = timer_new(s);
 	if (!tm)
 		return NULL;
 	tm->cb = cb;
@@ -293,7 +374,7 @@ static struct tr_timer *sim_timer_add(struct tr *t, uint64_t delay_us, uint64_t 
 		if (at < s->now)
 			at = UINT64_MAX; /* saturate: "never" */
 		if (heap_push(s, at, EV_TIMER, tm) != 0) {
-			free(tm);
+			timer_drop(s, tm);
 			return NULL;
 		}
 		tm->state = TM_QUEUED;
@@ -319,7 +400,7 @@ static void sim_timer_cancel(struct tr *t, struct tr_timer *tm)
 		break;
 	}
 	timer_unlink(n, tm);
-	free(tm);
+	timer_drop(n->sim, tm);
 }
 
 /* Take every timer of n off the queue; free them when `free_all`, else keep
@@ -344,7 +425,7 @@ static void node_timers_stop(struct sim_node *n, bool free_all)
 			continue;
 		}
 		if (free_all)
-			free(tm);
+			timer_drop(s, tm);
 		else
 			tm->state = TM_DORMANT;
 	}
@@ -397,7 +478,7 @@ static int sim_send(struct tr *t, const struct tr_addr *to, const uint8_t *data,
 		s->st.datagrams_duplicated++;
 	}
 	for (int c = 0; c < copies; c++) {
-		struct sim_pkt *p = malloc(sizeof(*p) + len);
+		struct sim_pkt *p = pkt_new(s, len);
 		if (!p)
 			return -ENOMEM;
 		p->from = t->self;
@@ -410,7 +491,7 @@ static int sim_send(struct tr *t, const struct tr_addr *to, const uint8_t *data,
 		if (at < s->now)
 			at = UINT64_MAX;
 		if (heap_push(s, at, EV_PKT, p) != 0) {
-			free(p);
+			pkt_drop(s, p);
 			return -ENOMEM;
 		}
 	}
@@ -501,6 +582,17 @@ void sim_free(struct sim *s)
 		}
 		free(n);
 	}
+	for (size_t c = 0; c < PKT_CLASSES; c++)
+		while (s->pkt_free[c]) {
+			struct sim_pkt *p = s->pkt_free[c];
+			s->pkt_free[c] = p->next_free;
+			free(p);
+		}
+	while (s->timer_free) {
+		struct tr_timer *tm = s->timer_free;
+		s->timer_free = tm->next;
+		free(tm);
+	}
 	free(s->nodes);
 	free(s->heap);
 	sim_latency_free(s->own_latency);
@@ -585,7 +677,7 @@ static void run_pkt(struct sim *s, struct sim_pkt *p)
 		if (d->tr.recv)
 			d->tr.recv(d->tr.recv_arg, &p->from, p->data, p->len);
 	}
-	free(p);
+	pkt_drop(s, p);
 }
 
 static void run_timer(struct sim *s, struct tr_timer *tm)
@@ -598,7 +690,7 @@ static void run_timer(struct sim *s, struct tr_timer *tm)
 	if (tm->cancelled || tm->period_us == 0) {
 		if (!tm->orphan)
 			timer_unlink(s->nodes[tm->node], tm);
-		free(tm);
+		timer_drop(s, tm);
 		return;
 	}
 	if (tm->crashed) {

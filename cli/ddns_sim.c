@@ -34,6 +34,7 @@
 struct simopts {
 	double nodes, lookups, seed, loss, fail, lat_ms;
 	double replicas, succ, k, alpha, parallel, vnodes;
+	double join_gap_ms; /* < 0: the default for the size */
 	double records, queries, unresolved, slashdot, zipf, conv_resolvers;
 	bool storage, json, quiet, pns, no_cache, verify;
 	bool replicas_set;
@@ -73,6 +74,8 @@ static void sim_usage(FILE *fp)
 		"  --latency-matrix F   measured RTT matrix in ms (e.g. PlanetLabData_1)\n"
 		"  --latency-dist F     one-server RTTs in ms, one per line, for the paper's\n"
 		"                       latency method (default: the matrix's entries)\n"
+		"  --join-gap MS        simulated time between joins while the network is\n"
+		"                       built (default 200; 200 s / N above 1,000 nodes)\n"
 		"  --vnodes V           virtual nodes per node (default 1)\n"
 		"  --succ-list N        chord successor list length (default 16)\n"
 		"  --k K                kad16 bucket size (default 8)\n"
@@ -252,6 +255,17 @@ static struct sim_latency *make_latency(const struct simopts *o, bool storage, i
 }
 
 /* The network flags every experiment shares. */
+/* Nodes join one at a time, 200 ms apart (the paper-sized networks of
+ * 1,000 nodes build in 200 simulated seconds). Larger networks keep that
+ * 200 s window: at 200 ms apart, 100,000 nodes would take 20,000 simulated
+ * seconds of everyone's maintenance before the first lookup. */
+static double sim_join_gap_ms(const struct simopts *o)
+{
+	if (o->join_gap_ms >= 0)
+		return o->join_gap_ms;
+	return o->nodes > 1000 ? 200000.0 / o->nodes : 200.0;
+}
+
 static void net_from_opts(const struct simopts *o, const char *overlay, struct sim_latency *lat,
 			  struct simnet_params *net)
 {
@@ -265,6 +279,7 @@ static void net_from_opts(const struct simopts *o, const char *overlay, struct s
 	net->ovl.alpha = (unsigned)o->alpha;
 	net->ovl.pns = o->pns;
 	net->vnodes = (unsigned)o->vnodes;
+	net->join_gap_us = (uint64_t)(sim_join_gap_ms(o) * 1000.0);
 }
 
 /* ---- lookups experiment ---- */
@@ -872,7 +887,7 @@ static int run_churn(const struct simopts *o)
 
 int ddns_cmd_sim(int argc, char **argv)
 {
-	enum { O_NODES = 256, O_OVERLAY, O_LOOKUPS, O_SEED, O_LOSS, O_FAIL, O_LAT, O_MATRIX,
+	enum { O_NODES = 256, O_OVERLAY, O_LOOKUPS, O_SEED, O_LOSS, O_FAIL, O_LAT, O_JOINGAP, O_MATRIX,
 	       O_LATDIST, O_REPLICAS, O_SUCC, O_K, O_ALPHA, O_PNS, O_PAR, O_JSON, O_QUIET,
 	       O_RECORDS, O_QUERIES, O_UNRES, O_SLASH, O_ZIPF, O_NAMES, O_NOCACHE, O_VERIFY,
 	       O_OUT, O_CONVRES, O_VNODES, O_TRACE, O_DUP, O_REORDER, O_SPIKE, O_CHURN, O_WEIBULL,
@@ -888,6 +903,7 @@ int ddns_cmd_sim(int argc, char **argv)
 		{"reorder", required_argument, NULL, O_REORDER},
 		{"spike", required_argument, NULL, O_SPIKE},
 		{"latency-ms", required_argument, NULL, O_LAT},
+		{"join-gap", required_argument, NULL, O_JOINGAP},
 		{"latency-matrix", required_argument, NULL, O_MATRIX},
 		{"latency-dist", required_argument, NULL, O_LATDIST},
 		{"replicas", required_argument, NULL, O_REPLICAS},
@@ -924,7 +940,7 @@ int ddns_cmd_sim(int argc, char **argv)
 	};
 	struct simopts o = {
 		.nodes = 1000, .lookups = 10000, .seed = 1, .lat_ms = -1,
-		.replicas = 6, .succ = 16, .k = 8, .alpha = 3, .parallel = 64,
+		.replicas = 6, .succ = 16, .k = 8, .alpha = 3, .parallel = 64, .join_gap_ms = -1,
 		.records = 120000, .queries = 260000, .unresolved = 220000, .slashdot = 100000,
 		.zipf = 0.91, .conv_resolvers = 1, .vnodes = 1,
 		.hours = 24, .lookup_rate = 10, .get_rate = 10, .republish_s = 3600, .crash_one = 100,
@@ -957,6 +973,7 @@ int ddns_cmd_sim(int argc, char **argv)
 			bad = parse_fault("--spike", optarg, true, &o.faults.spike, &o.faults.spike_us);
 			break;
 		case O_LAT: bad = parse_num("--latency-ms", optarg, 0, 1e5, &o.lat_ms); break;
+		case O_JOINGAP: bad = parse_num("--join-gap", optarg, 0, 1e7, &o.join_gap_ms); break;
 		case O_MATRIX: o.matrix = optarg; break;
 		case O_LATDIST: o.latdist = optarg; o.storage = true; break;
 		case O_REPLICAS:

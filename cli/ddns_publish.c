@@ -77,6 +77,8 @@ struct pub_item {
 	bool stored_any;           /* some overlay had a copy */
 	uint64_t stored_max_version;
 	bool stale_risk;           /* changed, and stored version >= ours */
+	unsigned checks_left;      /* overlays whose check has not answered */
+	bool early;                /* put as soon as its check found nothing */
 	bool done, refused;
 	int status;                /* the refusing overlay's DDNS code */
 	uint8_t status_ovl;        /* ... and that overlay */
@@ -93,6 +95,8 @@ struct pub {
 	uint32_t validity; /* expiration - inception of our signatures */
 	bool have_keys;
 	bool progress;
+	bool put_early;     /* the first pass: put what the check finds absent */
+	size_t early_ok;    /* early puts stored (counted if a second pass runs) */
 	size_t steps, steps_done;
 	const char *phase;
 	/* summary */
@@ -174,6 +178,21 @@ struct get_ctx {
 	uint8_t overlay;
 };
 
+static void put_item(struct pub *p, struct pub_item *it);
+
+/* Every overlay's check answered and found no copy anywhere: nothing can
+ * refuse our signatures as a replay, so the put need not wait for the rest
+ * of the zone's checks (they overlap; a first publish of a zone is nearly
+ * all such puts). A changed RRset still waits: the checks of the whole zone
+ * decide whether it must be signed again first. */
+static void check_done(struct pub *p, struct pub_item *it)
+{
+	if (--it->checks_left || !p->put_early || !it->need_mask || it->stored_any)
+		return;
+	it->early = true;
+	put_item(p, it);
+}
+
 static void on_get(void *arg, int status, const struct cli_get_result *res)
 {
 	struct get_ctx *g = arg;
@@ -186,6 +205,7 @@ static void on_get(void *arg, int status, const struct cli_get_result *res)
 		/* Nothing usable stored (or no answer): put it. */
 		it->need_mask |= bit;
 		free(g);
+		check_done(p, it);
 		return;
 	}
 	it->stored_any = true;
@@ -217,6 +237,7 @@ static void on_get(void *arg, int status, const struct cli_get_result *res)
 	if (!unchanged)
 		it->need_mask |= bit;
 	free(g);
+	check_done(p, it);
 }
 
 static void on_put(void *arg, int status, const struct cli_put_result *res, size_t n)
@@ -224,8 +245,10 @@ static void on_put(void *arg, int status, const struct cli_put_result *res, size
 	struct pub_item *it = arg;
 	struct pub *p = it->pub;
 	it->done = true;
-	p->steps_done++;
-	progress(p, false);
+	if (!it->early) { /* the checking bar counts checks only */
+		p->steps_done++;
+		progress(p, false);
+	}
 	if (status != 0) {
 		it->refused = true;
 		snprintf(it->reason, sizeof(it->reason), "no answer from the node: %s",
@@ -244,6 +267,20 @@ static void on_put(void *arg, int status, const struct cli_put_result *res, size
 			 ovl_wire_name(res[i].overlay),
 			 res[i].reason[0] ? res[i].reason : ddns_strerror(res[i].status));
 		break;
+	}
+	if (it->early && !it->refused)
+		p->early_ok++;
+}
+
+static void put_item(struct pub *p, struct pub_item *it)
+{
+	int rc = ddns_client_put_async(p->cl, it->need_mask, it->blk->data, it->blk->len, on_put,
+				       it);
+	if (rc) {
+		it->done = it->refused = true;
+		snprintf(it->reason, sizeof(it->reason), "%s", ddns_strerror(rc));
+		if (!it->early)
+			p->steps_done++;
 	}
 }
 
@@ -630,6 +667,7 @@ int ddns_cmd_publish(int argc, char **argv)
 		all_mask |= (uint8_t)OVL_BIT(p.ovl[i]);
 
 	double t_start = cmd_now_s(), t_check = 0, t_put;
+	size_t early_inserted = 0;
 	for (int pass = 0; pass < 2; pass++) {
 		dns_rrlist_clear(&signed_rrs);
 		dns_blocklist_free(&p.blocks);
@@ -675,6 +713,7 @@ int ddns_cmd_publish(int argc, char **argv)
 		for (size_t i = 0; i < p.blocks.n; i++) {
 			p.items[i].blk = &p.blocks.v[i];
 			p.items[i].pub = &p;
+			p.items[i].checks_left = (unsigned)p.novl;
 		}
 		if (force) {
 			for (size_t i = 0; i < p.blocks.n; i++)
@@ -687,6 +726,8 @@ int ddns_cmd_publish(int argc, char **argv)
 		p.phase = "checking";
 		p.steps = p.blocks.n * p.novl;
 		p.steps_done = 0;
+		p.put_early = pass == 0;
+		p.early_ok = 0;
 		for (size_t i = 0; i < p.blocks.n; i++) {
 			for (size_t o = 0; o < p.novl; o++) {
 				struct get_ctx *g = malloc(sizeof(*g));
@@ -703,6 +744,7 @@ int ddns_cmd_publish(int argc, char **argv)
 				if (rc) {
 					free(g);
 					p.items[i].need_mask |= (uint8_t)OVL_BIT(p.ovl[o]);
+					check_done(&p, &p.items[i]);
 				}
 			}
 		}
@@ -712,11 +754,23 @@ int ddns_cmd_publish(int argc, char **argv)
 		/* A changed RRset whose stored signature is not older than
 		 * ours would be refused as a replay: sign again, later. */
 		uint64_t maxv = 0;
+		size_t nstale = 0;
 		for (size_t i = 0; i < p.blocks.n; i++)
-			if (p.items[i].stale_risk && p.items[i].need_mask &&
-			    p.items[i].stored_max_version > maxv)
-				maxv = p.items[i].stored_max_version;
+			if (p.items[i].stale_risk && p.items[i].need_mask) {
+				nstale++;
+				if (p.items[i].stored_max_version > maxv)
+					maxv = p.items[i].stored_max_version;
+			}
 		if (pass == 0 && sg.nkeys && maxv && !inc_s && maxv + 1 <= p.now) {
+			if (!quiet)
+				fprintf(stderr, "ddns publish: %zu changed RRsets have stored "
+						"signatures as new as ours: signing again with "
+						"inception %llu\n",
+					nstale, (unsigned long long)maxv + 1);
+			/* The puts already made (of RRsets nothing was stored
+			 * for) stay: the second pass finds them stored and
+			 * unchanged, and the summary counts them inserted. */
+			early_inserted = p.early_ok;
 			inc = (uint32_t)maxv + 1;
 			continue;
 		}
@@ -729,7 +783,7 @@ int ddns_cmd_publish(int argc, char **argv)
 	p.steps = 0;
 	p.steps_done = 0;
 	for (size_t i = 0; i < p.blocks.n; i++)
-		if (p.items[i].need_mask)
+		if (p.items[i].need_mask && !p.items[i].early)
 			p.steps++;
 	for (size_t i = 0; i < p.blocks.n; i++) {
 		struct pub_item *it = &p.items[i];
@@ -737,14 +791,10 @@ int ddns_cmd_publish(int argc, char **argv)
 			p.unchanged++;
 			continue;
 		}
+		if (it->early)
+			continue; /* put while the checks ran */
 		ddns_client_wait(p.cl, window - 1);
-		rc = ddns_client_put_async(p.cl, it->need_mask, it->blk->data, it->blk->len,
-					   on_put, it);
-		if (rc) {
-			it->done = it->refused = true;
-			snprintf(it->reason, sizeof(it->reason), "%s", ddns_strerror(rc));
-			p.steps_done++;
-		}
+		put_item(&p, it);
 	}
 	ddns_client_wait(p.cl, 0);
 	t_put = cmd_now_s() - t_put;
@@ -771,6 +821,10 @@ int ddns_cmd_publish(int argc, char **argv)
 			p.inserted++;
 		}
 	}
+	if (early_inserted > p.unchanged)
+		early_inserted = p.unchanged;
+	p.unchanged -= early_inserted;
+	p.inserted += early_inserted;
 	printf("%zu RRsets: %zu inserted, %zu replaced, %zu unchanged, %zu refused", p.blocks.n,
 	       p.inserted, p.replaced, p.unchanged, p.refused);
 	if (p.unsigned_skipped)

@@ -157,6 +157,11 @@ struct chord {
 	struct ovl_node finger[CHORD_FINGERS];
 	uint8_t fdist[CHORD_FINGERS][DDNS_ID_LEN];
 	bool finger_ok[CHORD_FINGERS];
+	/* Bit i: finger i is usable and the top of its run (finger i + 1 is
+	 * unusable or another node), the fingers a lookup step considers
+	 * (chord_preceding_from); recomputed after the fingers change. */
+	uint64_t run_top[(CHORD_FINGERS + 63) / 64];
+	bool runs_stale;
 	unsigned next_finger;
 	bool has_boot;
 	struct tr_addr boot;
@@ -276,6 +281,7 @@ static void chord_learn(struct chord *c, const struct ovl_node *n)
 			c->finger[i] = *n;
 			memcpy(c->fdist[i], d, DDNS_ID_LEN);
 			c->finger_ok[i] = true;
+			c->runs_stale = true;
 		}
 	}
 	if (chord_succ_insert(c, n))
@@ -284,6 +290,7 @@ static void chord_learn(struct chord *c, const struct ovl_node *n)
 
 static void chord_set_finger(struct chord *c, unsigned i, const struct ovl_node *n)
 {
+	c->runs_stale = true;
 	if (id_eq(n->id, c->o->self.id)) {
 		c->finger_ok[i] = false;
 		return;
@@ -298,8 +305,10 @@ static void chord_forget(struct chord *c, const uint8_t id[DDNS_ID_LEN])
 {
 	bool changed = false;
 	for (unsigned i = 0; i < CHORD_FINGERS; i++)
-		if (c->finger_ok[i] && id_eq(c->finger[i].id, id))
+		if (c->finger_ok[i] && id_eq(c->finger[i].id, id)) {
 			c->finger_ok[i] = false;
+			c->runs_stale = true;
+		}
 	for (size_t i = 0; i < c->nsucc; i++) {
 		if (id_eq(c->succ[i].id, id)) {
 			memmove(&c->succ[i], &c->succ[i + 1], (c->nsucc - i - 1) * sizeof(c->succ[0]));
@@ -316,6 +325,29 @@ static void chord_forget(struct chord *c, const uint8_t id[DDNS_ID_LEN])
 		ovl_notify_change(c->o);
 }
 
+static void chord_runs_update(struct chord *c)
+{
+	memset(c->run_top, 0, sizeof(c->run_top));
+	for (unsigned i = 0; i < CHORD_FINGERS; i++)
+		if (c->finger_ok[i] &&
+		    !(i + 1 < CHORD_FINGERS && c->finger_ok[i + 1] &&
+		      id_eq(c->finger[i + 1].id, c->finger[i].id)))
+			c->run_top[i / 64] |= 1ULL << (i % 64);
+	c->runs_stale = false;
+}
+
+/* The next finger below `below` that tops its run, or -1. */
+static int chord_next_run(const struct chord *c, int below)
+{
+	for (int i = below - 1; i >= 0;) {
+		uint64_t w = c->run_top[i / 64] & (~0ULL >> (63 - i % 64));
+		if (w)
+			return i / 64 * 64 + 63 - __builtin_clzll(w);
+		i = i / 64 * 64 - 1;
+	}
+	return -1;
+}
+
 /* Up to max known nodes in (self, key), closest preceding the key first:
  * the fingers (classic Chord; successor[0] is finger 0), or the whole
  * successor list as well when with_succ. */
@@ -327,19 +359,18 @@ static size_t chord_preceding_from(struct chord *c, const uint8_t key[DDNS_ID_LE
 	if (max > CHORD_PREC_MAX)
 		max = CHORD_PREC_MAX;
 	size_t nsucc = with_succ ? c->nsucc : (c->nsucc ? 1 : 0);
-	for (unsigned k = 0; k < CHORD_FINGERS + nsucc; k++) {
+	if (c->runs_stale)
+		chord_runs_update(c);
+	/* The fingers from the farthest down, one per run of the same node,
+	 * then the successors. */
+	int fi = chord_next_run(c, CHORD_FINGERS);
+	for (size_t k = 0; fi >= 0 || k < nsucc;) {
 		const struct ovl_node *x;
-		if (k < CHORD_FINGERS) {
-			unsigned i = CHORD_FINGERS - 1 - k;
-			if (!c->finger_ok[i])
-				continue;
-			/* fingers come in runs of the same node */
-			if (i + 1 < CHORD_FINGERS && c->finger_ok[i + 1] &&
-			    id_eq(c->finger[i + 1].id, c->finger[i].id))
-				continue;
-			x = &c->finger[i];
+		if (fi >= 0) {
+			x = &c->finger[fi];
+			fi = chord_next_run(c, fi);
 		} else {
-			x = &c->succ[k - CHORD_FINGERS];
+			x = &c->succ[k++];
 		}
 		if (!ovl_id_in_oo(x->id, c->o->self.id, key))
 			continue;
@@ -1211,6 +1242,7 @@ static void chord_fix_done(struct chord *c, struct chord_lookup *l, const struct
 	}
 	if (id_eq(res->owner.id, c->o->self.id)) {
 		c->finger_ok[i] = false;
+		c->runs_stale = true;
 		c->next_finger = (i + 1) % CHORD_FINGERS;
 		return;
 	}

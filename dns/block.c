@@ -606,11 +606,23 @@ int dns_block_build_zone(const struct dns_rrlist *zone, const struct dns_rrlist 
 	 * together, so the RRSIGs of a set are found within its owner group. */
 	dns_rrlist_sort_canonical(&z);
 	for (size_t g = 0, ge; g < z.n; g = ge) {
-		for (ge = g + 1; ge < z.n && dns_name_equal(&z.rr[ge].owner, &z.rr[g].owner); ge++)
-			;
+		bool has_ns = false, has_soa = false;
+		for (ge = g; ge < z.n && dns_name_equal(&z.rr[ge].owner, &z.rr[g].owner); ge++) {
+			has_ns |= z.rr[ge].type == DNS_T_NS;
+			has_soa |= z.rr[ge].type == DNS_T_SOA;
+		}
 		for (size_t i = g, j; i < ge; i = j) {
 			j = dns_rrset_end(&z, i);
 			if (z.rr[i].type == DNS_T_RRSIG)
+				continue;
+			/* At a delegation point <name, NSEC> is the child's apex
+			 * NSEC (a query for it is answered by the child zone). The
+			 * parent's NSEC there travels in the parent's denial blocks
+			 * only, or the two zones would overwrite each other's block
+			 * (the parent publishing the cut without its DS, as the
+			 * testbed and 'ddns delegate' do, even claims there is
+			 * none). A child that is not signed has no records here. */
+			if (z.rr[i].type == DNS_T_NSEC && has_ns && !has_soa)
 				continue;
 			dns_block_set_clear(&data);
 			for (size_t k = i; k < j; k++)

@@ -352,6 +352,60 @@ static void make_nsec_zone(struct dns_rrlist *zone, unsigned n, uint32_t seed)
 	dnssec_key_free(k);
 }
 
+/* The NSEC at a delegation point is the parent's, but <name, NSEC> is the
+ * child's apex NSEC: the parent publishes it in its denial blocks only, so
+ * the two zones never overwrite each other's block. Every other NSEC set
+ * (the apex's included) is a block of its own. */
+START_TEST(delegation_nsec_only_in_denial_blocks)
+{
+	struct dns_name apex = nm("example.org."), sub = nm("sub.example.org.");
+	struct dnssec_key *k;
+	ck_assert_int_eq(dnssec_key_generate(&apex, 13, DNSSEC_FLAGS_KSK, 0, &k), 0);
+	struct dns_rrlist zone;
+	dns_rrlist_init(&zone);
+	add_key(&zone, k, 3600);
+	add(&zone, "example.org.", 3600, DNS_T_SOA, "ns.example.org. h.example.org. 1 2 3 4 300");
+	add(&zone, "example.org.", 3600, DNS_T_NS, "ns.example.org.");
+	add(&zone, "a.example.org.", 300, DNS_T_A, "192.0.2.1");
+	add(&zone, "sub.example.org.", 300, DNS_T_NS, "ns.sub.example.org.");
+	add(&zone, "ns.sub.example.org.", 300, DNS_T_A, "192.0.2.53");
+	add(&zone, "z.example.org.", 300, DNS_T_A, "192.0.2.2");
+	dns_rrlist_sort_canonical(&zone);
+	ck_assert_int_eq(dnssec_nsec_chain(&zone, &apex, 300), 0);
+	size_t nsigs;
+	struct dnssec_key *keys[1] = {k};
+	ck_assert_int_eq(dnssec_zone_sign(&zone, &apex, keys, 1, T0 - 3600, T0 + 86400, &nsigs), 0);
+	struct dns_blocklist bl;
+	dns_blocklist_init(&bl);
+	ck_assert_int_eq(dns_block_build_zone(&zone, NULL, false, &bl), 0);
+	ck_assert_ptr_null(find_out(&bl, "sub.example.org.", DNS_T_NSEC));
+	ck_assert_ptr_nonnull(find_out(&bl, "example.org.", DNS_T_NSEC));
+	ck_assert_ptr_nonnull(find_out(&bl, "a.example.org.", DNS_T_NSEC));
+	ck_assert_ptr_nonnull(find_out(&bl, "z.example.org.", DNS_T_NSEC));
+	/* The denial block of class 's' still holds the delegation's NSEC. */
+	struct dns_blocklist dl;
+	dns_blocklist_init(&dl);
+	ck_assert_int_eq(dns_block_build_denial(&zone, NULL, false, &dl), 0);
+	bool found = false;
+	for (size_t i = 0; i < dl.n && !found; i++) {
+		struct dns_block b;
+		dns_block_init(&b);
+		ck_assert_int_eq(dns_block_decode(&b, dl.v[i].data, dl.v[i].len), 0);
+		if (b.denial_class == 's')
+			for (size_t j = 0; j < b.nmore + 1 && !found; j++) {
+				const struct dns_block_set *set = j ? &b.more[j - 1] : &b.data;
+				found = set->rrs.n && dns_name_equal(&set->rrs.rr[0].owner, &sub);
+			}
+		dns_block_clear(&b);
+	}
+	ck_assert_msg(found, "the delegation's NSEC is in no denial block");
+	dns_blocklist_free(&bl);
+	dns_blocklist_free(&dl);
+	dns_rrlist_free(&zone);
+	dnssec_key_free(k);
+}
+END_TEST
+
 START_TEST(denial_blocks_prove_every_class)
 {
 	struct dns_rrlist zone;
@@ -607,6 +661,7 @@ static Suite *block_suite(void)
 	tcase_add_test(tc, build_and_round_trip);
 	tcase_add_test(tc, hostile_tiny);
 	tcase_add_test(tc, hostile_rules);
+	tcase_add_test(tc, delegation_nsec_only_in_denial_blocks);
 	tcase_add_test(tc, denial_blocks_prove_every_class);
 	tcase_add_test(tc, denial_hostile);
 	suite_add_tcase(s, tc);

@@ -280,6 +280,9 @@ static void heap_remove(struct sim *s, size_t i)
 
 /* ---- free lists ------------------------------------------------------ */
 
+/* (Written so that POOL_MAX 0 is no always-true comparison.) */
+static bool pool_full(size_t n) { return n + 1 > POOL_MAX; }
+
 static struct sim_pkt *pkt_new(struct sim *s, size_t len)
 {
 	unsigned c = 0;
@@ -302,7 +305,7 @@ static struct sim_pkt *pkt_new(struct sim *s, size_t len)
 static void pkt_drop(struct sim *s, struct sim_pkt *p)
 {
 	unsigned c = p->cls;
-	if (c >= PKT_CLASSES || s->pkt_nfree[c] >= POOL_MAX) {
+	if (c >= PKT_CLASSES || pool_full(s->pkt_nfree[c])) {
 		free(p);
 		return;
 	}
@@ -324,7 +327,7 @@ static struct tr_timer *timer_new(struct sim *s)
 
 static void timer_drop(struct sim *s, struct tr_timer *tm)
 {
-	if (s->timer_nfree >= POOL_MAX) {
+	if (pool_full(s->timer_nfree)) {
 		free(tm);
 		return;
 	}

@@ -254,7 +254,6 @@ static struct sim_latency *make_latency(const struct simopts *o, bool storage, i
 	return l;
 }
 
-/* The network flags every experiment shares. */
 /* Nodes join one at a time, 200 ms apart (the paper-sized networks of
  * 1,000 nodes build in 200 simulated seconds). Larger networks keep that
  * 200 s window: at 200 ms apart, 100,000 nodes would take 20,000 simulated
@@ -266,6 +265,7 @@ static double sim_join_gap_ms(const struct simopts *o)
 	return o->nodes > 1000 ? 200000.0 / o->nodes : 200.0;
 }
 
+/* The network flags every experiment shares. */
 static void net_from_opts(const struct simopts *o, const char *overlay, struct sim_latency *lat,
 			  struct simnet_params *net)
 {

@@ -58,7 +58,6 @@ struct sim_ev {
 
 /* A datagram in flight. */
 struct sim_pkt {
-	struct sim_pkt *next_free; /* on a free list */
 	struct tr_addr from;
 	uint32_t src, dst; /* node indices */
 	uint32_t len;
@@ -81,6 +80,12 @@ static const uint32_t pkt_class_cap[] = {192, 640, 2048};
 #ifndef POOL_MAX
 #define POOL_MAX 65536
 #endif
+
+/* Spent objects of one size, linked through their first bytes. */
+struct freelist {
+	void *head;
+	size_t n;
+};
 
 enum tm_state {
 	TM_QUEUED,  /* in the heap at heap_idx */
@@ -133,10 +138,8 @@ struct sim {
 	struct sim_ev *heap;
 	size_t heap_len, heap_cap;
 
-	struct sim_pkt *pkt_free[PKT_CLASSES];
-	size_t pkt_nfree[PKT_CLASSES];
-	struct tr_timer *timer_free; /* linked through next */
-	size_t timer_nfree;
+	struct freelist pkt_free[PKT_CLASSES]; /* datagrams by size class */
+	struct freelist timer_free;
 
 	struct sim_node **nodes; /* by index; NULL once freed */
 	size_t nodes_len, nodes_cap;
@@ -280,61 +283,66 @@ static void heap_remove(struct sim *s, size_t i)
 
 /* ---- free lists ------------------------------------------------------ */
 
-/* (Written so that POOL_MAX 0 is no always-true comparison.) */
-static bool pool_full(size_t n) { return n + 1 > POOL_MAX; }
+static void *fl_pop(struct freelist *f)
+{
+	void *o = f->head;
+	if (o) {
+		memcpy(&f->head, o, sizeof(f->head));
+		f->n--;
+	}
+	return o;
+}
+
+/* Keep o for reuse, or free it when the list is full. (n + 1 > POOL_MAX:
+ * no always-true comparison when POOL_MAX is 0.) */
+static void fl_push(struct freelist *f, void *o)
+{
+	if (f->n + 1 > POOL_MAX) {
+		free(o);
+		return;
+	}
+	memcpy(o, &f->head, sizeof(f->head));
+	f->head = o;
+	f->n++;
+}
+
+static void fl_clear(struct freelist *f)
+{
+	void *o;
+	while ((o = fl_pop(f)))
+		free(o);
+}
 
 static struct sim_pkt *pkt_new(struct sim *s, size_t len)
 {
 	unsigned c = 0;
 	while (c < PKT_CLASSES && len > pkt_class_cap[c])
 		c++;
-	struct sim_pkt *p;
-	if (c < PKT_CLASSES && s->pkt_free[c]) {
-		p = s->pkt_free[c];
-		s->pkt_free[c] = p->next_free;
-		s->pkt_nfree[c]--;
-	} else {
-		p = malloc(sizeof(*p) + (c < PKT_CLASSES ? pkt_class_cap[c] : len));
-		if (!p)
-			return NULL;
-	}
+	struct sim_pkt *p = c < PKT_CLASSES ? fl_pop(&s->pkt_free[c]) : NULL;
+	if (!p && !(p = malloc(sizeof(*p) + (c < PKT_CLASSES ? pkt_class_cap[c] : len))))
+		return NULL;
 	p->cls = (uint8_t)c;
 	return p;
 }
 
 static void pkt_drop(struct sim *s, struct sim_pkt *p)
 {
-	unsigned c = p->cls;
-	if (c >= PKT_CLASSES || pool_full(s->pkt_nfree[c])) {
+	if (p->cls < PKT_CLASSES)
+		fl_push(&s->pkt_free[p->cls], p);
+	else
 		free(p);
-		return;
-	}
-	p->next_free = s->pkt_free[c];
-	s->pkt_free[c] = p;
-	s->pkt_nfree[c]++;
 }
 
 static struct tr_timer *timer_new(struct sim *s)
 {
-	struct tr_timer *tm = s->timer_free;
+	struct tr_timer *tm = fl_pop(&s->timer_free);
 	if (!tm)
 		return calloc(1, sizeof(*tm));
-	s->timer_free = tm->next;
-	s->timer_nfree--;
 	memset(tm, 0, sizeof(*tm));
 	return tm;
 }
 
-static void timer_drop(struct sim *s, struct tr_timer *tm)
-{
-	if (pool_full(s->timer_nfree)) {
-		free(tm);
-		return;
-	}
-	tm->next = s->timer_free;
-	s->timer_free = tm;
-	s->timer_nfree++;
-}
+static void timer_drop(struct sim *s, struct tr_timer *tm) { fl_push(&s->timer_free, tm); }
 
 /* ---- timers ---------------------------------------------------------- */
 
@@ -586,16 +594,8 @@ void sim_free(struct sim *s)
 		free(n);
 	}
 	for (size_t c = 0; c < PKT_CLASSES; c++)
-		while (s->pkt_free[c]) {
-			struct sim_pkt *p = s->pkt_free[c];
-			s->pkt_free[c] = p->next_free;
-			free(p);
-		}
-	while (s->timer_free) {
-		struct tr_timer *tm = s->timer_free;
-		s->timer_free = tm->next;
-		free(tm);
-	}
+		fl_clear(&s->pkt_free[c]);
+	fl_clear(&s->timer_free);
 	free(s->nodes);
 	free(s->heap);
 	sim_latency_free(s->own_latency);

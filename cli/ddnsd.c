@@ -28,6 +28,7 @@ static void usage(FILE *f)
 		"             [--servfail-ttl SECONDS] [--rate-limit QPS] [--rpc-rate-limit N]\n"
 		"             [--store-rate-limit N] [--amp-factor F]\n"
 		"             [--max-store SIZE] [--zone-quota SIZE] [--zone-quota-net SIZE]\n"
+		"             [--commit-delay MS]\n"
 		"             [--metrics ADDR:PORT] [--config FILE] [--log-level LEVEL]\n"
 		"             [--log-file FILE] [--pid-file FILE]\n"
 		"             [--latency-matrix FILE [--latency-host I] [--latency-seed S]]\n"
@@ -66,6 +67,10 @@ static void usage(FILE *f)
 		"                          put or replica copy is refused 'store full' and\n"
 		"                          nothing stored changes (default: no bound but\n"
 		"                          the store's 1 GiB map, which refuses the same way)\n"
+		"  --commit-delay MS       with --data-dir: a stored copy is acknowledged\n"
+		"                          once durable, and the commit (one fsync) waits\n"
+		"                          up to MS ms for more copies to share it, 0..1000\n"
+		"                          (default 5; 0: commit after each event-loop turn)\n"
 		"  --vnodes N              virtual nodes per overlay, 1..16 (default 1)\n"
 		"  --gateway-mode MODE     default: look up through kad16 (or the only\n"
 		"                          overlay); compare: through every overlay, all\n"
@@ -130,6 +135,7 @@ static const struct option long_opts[] = {
 	{"store-rate-limit", required_argument, NULL, 0},
 	{"amp-factor", required_argument, NULL, 0},
 	{"max-store", required_argument, NULL, 0},
+	{"commit-delay", required_argument, NULL, 0},
 	{"zone-quota", required_argument, NULL, 0},
 	{"zone-quota-net", required_argument, NULL, 0},
 	{"metrics", required_argument, NULL, 0},

@@ -41,6 +41,7 @@ void node_config_init(struct node_config *c)
 	c->replicas = 6;
 	c->vnodes = 1;
 	c->servfail_ttl = 30;
+	c->commit_delay_ms = 5;
 	c->gw_mode = GW_MODE_DEFAULT;
 	c->log_level = DDNS_LOG_INFO;
 }
@@ -174,7 +175,7 @@ int node_config_set(struct node_config *c, const char *name, const char *value, 
 		"listen", "overlay", "join", "dns", "trust-anchor", "data-dir", "replicas",
 		"vnodes", "gateway-mode", "servfail-ttl", "rate-limit", "amp-factor", "metrics", "log-level",
 		"log-file", "pid-file", "max-store", "rpc-rate-limit", "store-rate-limit",
-		"zone-quota", "zone-quota-net"};
+		"zone-quota", "zone-quota-net", "commit-delay"};
 	bool needs = false, known = strcmp(name, "test-forge") == 0;
 	for (size_t i = 0; i < sizeof(with_value) / sizeof(with_value[0]); i++)
 		if (strcmp(name, with_value[i]) == 0)
@@ -244,6 +245,10 @@ int node_config_set(struct node_config *c, const char *name, const char *value, 
 		if (parse_uint(value, 0, 100, &c->amp_factor) != 0 || c->amp_factor == 1)
 			return bad(err, errlen,
 				   "--amp-factor: want 0 (off) or a factor from 2 to 100, got '%s'", value);
+	} else if (strcmp(name, "commit-delay") == 0) {
+		if (parse_uint(value, 0, 1000, &c->commit_delay_ms) != 0)
+			return bad(err, errlen,
+				   "--commit-delay: want milliseconds from 0 to 1000, got '%s'", value);
 	} else if (strcmp(name, "max-store") == 0) {
 		if (parse_size(value, &c->max_store) != 0)
 			return bad(err, errlen,
@@ -972,6 +977,7 @@ static int start_inst(struct node *n, struct inst *x, const struct node_config *
 	dp.store_peer_rate = c->store_rate_limit;
 	dp.zone_quota_bytes = c->zone_quota;
 	dp.zone_quota_net_bytes = c->zone_quota_net;
+	dp.commit_delay_us = (uint64_t)c->commit_delay_ms * 1000;
 	if (c->max_store) {
 		dp.max_store_bytes = c->max_store;
 		/* The map holds the blocks and LMDB's pages around them: the

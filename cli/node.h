@@ -51,6 +51,7 @@ struct node_config {
 	uint64_t zone_quota;            /* bytes one zone may store on this node (0: none) */
 	uint64_t zone_quota_net;        /* bytes of distinct blocks per zone in the DHT (0: none) */
 	unsigned amp_factor;            /* gateway: UDP answer / query size bound (0: none) */
+	unsigned commit_delay_ms;       /* group commit: wait this long for more writes (default 5) */
 	uint64_t max_store;             /* block bytes stored per overlay instance (0: no
 					   bound but the LMDB map, 1 GiB) */
 	char *metrics;                  /* ADDR:PORT of the Prometheus endpoint */

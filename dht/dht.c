@@ -84,6 +84,7 @@ struct dht {
 	struct tr_timer *maint_timer, *change_timer;
 	struct dht_wait *waits;
 	struct acc_op *sync_wait;   /* stored, waiting for the group commit */
+	unsigned sync_nwait;        /* how many */
 	bool sync_armed;            /* its deferred call is scheduled */
 	struct dbatch *batches;
 	struct suspect suspects[MAX_SUSPECTS];
@@ -105,6 +106,8 @@ void dht_params_default(struct dht_params *p)
 	p->cache_path_max = 8;
 	p->rpc_retries = -1;
 	p->map_size = (size_t)1 << 30;
+	p->commit_delay_us = 5000;
+	p->commit_max = 256;
 	p->store_peer_sources = 10000;
 }
 
@@ -307,20 +310,25 @@ static void timer_done(void *arg)
 }
 
 /* Run fn from the event loop (so public callbacks never run inside the call). */
-static int w_defer(struct dht *d, wait_fn fn, void *ctx)
+static int w_defer_us(struct dht *d, uint64_t delay_us, wait_fn fn, void *ctx)
 {
 	if (d->closing)
 		return DDNS_ECANCELLED;
 	struct dht_wait *w = wait_new(d, W_TIMER, fn, ctx);
 	if (!w)
 		return -ENOMEM;
-	w->tm = tr_timer_add(d->tr, 0, 0, timer_done, w);
+	w->tm = tr_timer_add(d->tr, delay_us, 0, timer_done, w);
 	if (!w->tm) {
 		wait_unlink(d, w);
 		free(w);
 		return -ENOMEM;
 	}
 	return 0;
+}
+
+static int w_defer(struct dht *d, wait_fn fn, void *ctx)
+{
+	return w_defer_us(d, 0, fn, ctx);
 }
 
 /* ---- suspects and replica sets ------------------------------------- */
@@ -459,13 +467,13 @@ static void acc_durable(struct dht *d, struct acc_op *a)
 /* The group commit: one sync for every block stored since the last one,
  * then each goes on (or fails, all together, when the commit failed). At
  * dht_free (status DDNS_ECANCELLED) what was staged is still committed. */
-static void acc_sync(struct dht *d, void *ctx, int status, const void *data)
+static void acc_commit(struct dht *d, int status)
 {
-	(void)ctx;
-	(void)data;
-	d->sync_armed = false;
 	struct acc_op *list = d->sync_wait;
 	d->sync_wait = NULL;
+	d->sync_nwait = 0;
+	if (!list && !dht_store_unsynced(d->store))
+		return; /* committed early, when commit_max writes waited */
 	int err = dht_store_sync(d->store);
 	d->st.store_syncs++;
 	while (list) {
@@ -479,6 +487,14 @@ static void acc_sync(struct dht *d, void *ctx, int status, const void *data)
 		else
 			acc_durable(d, a);
 	}
+}
+
+static void acc_sync(struct dht *d, void *ctx, int status, const void *data)
+{
+	(void)ctx;
+	(void)data;
+	d->sync_armed = false;
+	acc_commit(d, status);
 }
 
 static void acc_validated(struct dht *d, void *ctx, int status, const void *data)
@@ -524,15 +540,19 @@ static void acc_validated(struct dht *d, void *ctx, int status, const void *data
 		e->primary = a->mode == ACC_PRIMARY;
 		e->confirm_round = (uint16_t)d->round;
 	}
-	/* Acknowledged only once durable: the writes of this event-loop turn
-	 * share one commit (an identical copy may itself be uncommitted). */
+	/* Acknowledged only once durable: the writes staged within
+	 * commit_delay_us of the first share one commit (an identical copy
+	 * may itself be uncommitted). */
 	if (dht_store_unsynced(d->store)) {
 		a->sync_next = d->sync_wait;
 		d->sync_wait = a;
+		d->sync_nwait++;
 		if (!d->sync_armed) {
-			d->sync_armed = w_defer(d, acc_sync, NULL) == 0;
+			d->sync_armed = w_defer_us(d, d->p.commit_delay_us, acc_sync, NULL) == 0;
 			if (!d->sync_armed)
 				acc_sync(d, NULL, 0, NULL);
+		} else if (d->p.commit_max && d->sync_nwait >= d->p.commit_max) {
+			acc_commit(d, 0); /* the armed call finds nothing left */
 		}
 		return;
 	}

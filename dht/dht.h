@@ -105,6 +105,13 @@ struct dht_params {
 	int rpc_retries;            /* -1: RPC layer default */
 	const char *data_dir;       /* LMDB environment directory (NULL: memory only); copied */
 	size_t map_size;            /* LMDB map size (default 1 GiB) */
+	/* Group commit (with data_dir): a stored copy is acknowledged after
+	 * the commit (one fsync) that makes it durable; the commit waits up
+	 * to commit_delay_us after the first write staged, so the writes
+	 * arriving meanwhile share it (default 5 ms; 0: at the end of the
+	 * event-loop turn), or until commit_max writes wait (default 256). */
+	uint64_t commit_delay_us;
+	unsigned commit_max;
 	/* Copies (puts, replicas, cached copies) accepted per second from one
 	 * peer address, a token bucket of store_peer_burst (0: ten seconds'
 	 * worth); a copy over it is refused (DDNS_EREFUSED) before it is

@@ -68,7 +68,7 @@ int dht_store_check(struct dht_store *s, const uint8_t key[DHT_KEY_LEN],
 		    uint64_t max_bytes, bool *same, char *reason, size_t reasonlen) DDNS_WUR;
 /* Insert or replace (no checks), staged: in memory at once, in LMDB's open
  * write transaction, durable only after dht_store_sync (so that the writes
- * of one event-loop turn share one commit). 0, -ENOMEM, -ENOSPC (the LMDB
+ * staged close together share one commit). 0, -ENOMEM, -ENOSPC (the LMDB
  * map is full; the store is unchanged for key), -EIO. A memory-only store
  * has nothing to sync. */
 int dht_store_stage(struct dht_store *s, const uint8_t key[DHT_KEY_LEN],

@@ -6,6 +6,7 @@
  */
 #include <check.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "tests/sim/test_dht_net.h"
 
@@ -459,6 +460,105 @@ START_TEST(free_cancels_pending)
 }
 END_TEST
 
+/* ---- the group commit (a one-node network with an LMDB store) ---- */
+
+struct commit_put {
+	struct op_batch *b;
+	struct sim *sim;
+	int status;
+	uint64_t acked_us;
+};
+
+static void commit_put_cb(void *arg, const struct dht_put_result *res)
+{
+	struct commit_put *c = arg;
+	c->status = res->status;
+	c->acked_us = sim_now_us(c->sim);
+	c->b->outstanding--;
+}
+
+/* Ten puts 0.9 ms apart into a store with the given commit delay and cap,
+ * or all at once (gap 0). Each put's acknowledgement time goes to acked[];
+ * returns the number of commits. */
+static uint64_t commit_run(uint64_t delay_us, unsigned max, uint64_t gap_us, uint64_t t0[10],
+			   uint64_t acked[10])
+{
+	char dir[] = "/tmp/ddns-test-commit.XXXXXX";
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	struct dht_params dp;
+	dht_params_default(&dp);
+	dp.data_dir = dir;
+	dp.commit_delay_us = delay_us;
+	dp.commit_max = max;
+	struct dnet *x = dnet_new(&kad16_ops, 1, 21, &dp);
+	ck_assert_ptr_nonnull(x);
+	struct sim *sim = simnet_sim(x->net);
+	struct op_batch b = {0};
+	struct commit_put c[10];
+	uint8_t blk[BLK_MAX], key[DHT_KEY_LEN];
+	for (uint32_t i = 0; i < 10; i++) {
+		if (gap_us && i)
+			sim_run_until(sim, sim_now_us(sim) + gap_us);
+		c[i] = (struct commit_put){.b = &b, .sim = sim, .status = 1};
+		toy_key("commit.", i, key);
+		size_t len = toy_block(blk, "commit.", i, 1, 3600ULL * 1000000, 64, false);
+		t0[i] = sim_now_us(sim);
+		ck_assert_int_eq(dht_put(x->d[0], key, blk, len, commit_put_cb, &c[i]), 0);
+		b.outstanding++;
+	}
+	batch_wait(x, &b);
+	for (int i = 0; i < 10; i++) {
+		ck_assert_int_eq(c[i].status, 0);
+		acked[i] = c[i].acked_us;
+	}
+	struct dht_stats st;
+	dht_get_stats(x->d[0], &st);
+	ck_assert_uint_eq(st.store_synced, 10);
+	dnet_free(x);
+	/* What was acknowledged is in the store: reopen it on its own. */
+	dp.commit_delay_us = 0;
+	struct dnet *y = dnet_new(&kad16_ops, 1, 21, &dp);
+	ck_assert_ptr_nonnull(y);
+	for (uint32_t i = 0; i < 10; i++) {
+		toy_key("commit.", i, key);
+		uint64_t v = 0;
+		ck_assert_int_eq(dht_local(y->d[0], key, &v), DHT_SRC_LOCAL_STORE);
+	}
+	dnet_free(y);
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	ck_assert_int_eq(system(cmd), 0);
+	return st.store_syncs;
+}
+
+START_TEST(group_commit_waits_for_more_writes)
+{
+	uint64_t t0[10], acked[10];
+	/* 5 ms: the puts of 0-4.5 ms share the first commit, 5.4-8.1 ms the
+	 * second; none is acknowledged before its commit. */
+	ck_assert_uint_eq(commit_run(5000, 256, 900, t0, acked), 2);
+	for (int i = 0; i < 10; i++) {
+		uint64_t commit_at = t0[i < 6 ? 0 : 6] + 5000;
+		ck_assert_msg(acked[i] >= commit_at && acked[i] < commit_at + 1000,
+			      "put %d (at %llu us) acknowledged at %llu, its commit at %llu", i,
+			      (unsigned long long)t0[i], (unsigned long long)acked[i],
+			      (unsigned long long)commit_at);
+	}
+	/* No delay: each put its own commit, acknowledged at once. */
+	ck_assert_uint_eq(commit_run(0, 256, 900, t0, acked), 10);
+	for (int i = 0; i < 10; i++)
+		ck_assert_uint_lt(acked[i] - t0[i], 900);
+	/* The cap: ten at once with at most four per commit. The fourth
+	 * commits the first four at once, the eighth the next four, and the
+	 * last two wait for the delay. */
+	ck_assert_uint_eq(commit_run(5000, 4, 0, t0, acked), 3);
+	for (int i = 0; i < 8; i++)
+		ck_assert_uint_lt(acked[i] - t0[0], 1000);
+	for (int i = 8; i < 10; i++)
+		ck_assert_uint_ge(acked[i] - t0[0], 5000);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("dht");
@@ -473,6 +573,7 @@ static Suite *suite(void)
 	tcase_add_loop_test(tc, zone_quota_across_the_network, 0, 2);
 	tcase_add_loop_test(tc, path_caching, 0, 2);
 	tcase_add_loop_test(tc, free_cancels_pending, 0, 2);
+	tcase_add_test(tc, group_commit_waits_for_more_writes);
 	suite_add_tcase(s, tc);
 	return s;
 }

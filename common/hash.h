@@ -1,5 +1,6 @@
 /*
- * hash.h - SHA-1 and SHA-256 (mbedTLS underneath) and 160-bit id helpers.
+ * hash.h - SHA-1 and SHA-256 (libcrypto's when built with it, else mbedTLS;
+ * the streaming SHA-1 always mbedTLS) and 160-bit id helpers.
  *
  * Ids of nodes and keys in the overlay and DHT are 160-bit SHA-1 values,
  * compared as big-endian unsigned integers.

@@ -155,6 +155,47 @@ START_TEST(sha1_known_answer)
 }
 END_TEST
 
+START_TEST(sha256_known_answers_and_streaming_agree)
+{
+	static const struct {
+		const char *in;
+		const char *hex;
+	} kat[] = {
+		{"", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"},
+		{"abc", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"},
+		{"abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
+		 "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"},
+	};
+	static const char hx[] = "0123456789abcdef";
+	for (size_t k = 0; k < sizeof(kat) / sizeof(kat[0]); k++) {
+		uint8_t out[32];
+		char hex[65];
+		ddns_sha256(kat[k].in, strlen(kat[k].in), out);
+		for (int i = 0; i < 32; i++) {
+			hex[2 * i] = hx[out[i] >> 4];
+			hex[2 * i + 1] = hx[out[i] & 15];
+		}
+		hex[64] = 0;
+		ck_assert_str_eq(hex, kat[k].hex);
+	}
+	/* One-shot SHA-1 (libcrypto's when built with it) against the
+	 * streaming one (always mbedTLS), over lengths around block edges. */
+	uint8_t buf[300];
+	for (size_t i = 0; i < sizeof(buf); i++)
+		buf[i] = (uint8_t)(i * 37 + 11);
+	for (size_t len = 0; len <= sizeof(buf); len += 7) {
+		uint8_t a[DDNS_ID_LEN], b[DDNS_ID_LEN];
+		ddns_sha1(buf, len, a);
+		struct ddns_sha1 h;
+		ddns_sha1_init(&h);
+		ddns_sha1_update(&h, buf, len / 2);
+		ddns_sha1_update(&h, buf + len / 2, len - len / 2);
+		ddns_sha1_final(&h, b);
+		ck_assert_mem_eq(a, b, DDNS_ID_LEN);
+	}
+}
+END_TEST
+
 START_TEST(error_strings)
 {
 	ck_assert_str_eq(ddns_strerror(0), "success");
@@ -170,6 +211,7 @@ static Suite *common_suite(void)
 	Suite *s = suite_create("common");
 	TCase *tc = tcase_create("core");
 	tcase_add_test(tc, rbuf_reads_in_bounds_and_fails_sticky);
+	tcase_add_test(tc, sha256_known_answers_and_streaming_agree);
 	tcase_add_test(tc, rbuf_take_rejects_huge_lengths);
 	tcase_add_test(tc, wbuf_grows_and_respects_max);
 	tcase_add_test(tc, fixed_place_integers_are_big_endian_and_match_the_buffers);
